@@ -1,0 +1,68 @@
+"""governor: keep a fleet of workers just under an API provider's rate limits and daily quota.
+
+The public surface (pinned by ``tests/unit/test_public_api.py``)::
+
+    Governor, AsyncGovernor           the sync and asyncio shells over one core
+    Policy, Rate, DailyQuota          limits as values; profiles via load_profile
+    GovernorSettings                  pydantic-settings: GOVERNOR_* env, .env, TOML
+    Decision, Reservation             what a call gets back
+    MemoryBackend, AsyncMemoryBackend the in-process backends
+    Clock, SystemClock, ManualClock   time as a collaborator
+    AccountId                         accounts as keyed hashes
+    errors                            GovernorError and its tree
+"""
+
+from governor.aio import AsyncGovernor
+from governor.backends.memory import AsyncMemoryBackend, MemoryBackend
+from governor.client import Governor
+from governor.clock import Clock, ManualClock, SystemClock
+from governor.decision import Decision, Reservation
+from governor.errors import (
+    ConfigError,
+    CostTooLarge,
+    GovernorError,
+    LimitExceeded,
+    ProfileError,
+    QuotaExhausted,
+    SettingsError,
+    UnknownRoute,
+    WaitTooLong,
+)
+from governor.keys import AccountId
+from governor.limits import DailyQuota, Rate, parse_quota, parse_rate
+from governor.policy import Policy
+from governor.profile import Profile, load_profile
+from governor.settings import GovernorSettings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccountId",
+    "AsyncGovernor",
+    "AsyncMemoryBackend",
+    "Clock",
+    "ConfigError",
+    "CostTooLarge",
+    "DailyQuota",
+    "Decision",
+    "Governor",
+    "GovernorError",
+    "GovernorSettings",
+    "LimitExceeded",
+    "ManualClock",
+    "MemoryBackend",
+    "Policy",
+    "Profile",
+    "ProfileError",
+    "QuotaExhausted",
+    "Rate",
+    "Reservation",
+    "SettingsError",
+    "SystemClock",
+    "UnknownRoute",
+    "WaitTooLong",
+    "__version__",
+    "load_profile",
+    "parse_quota",
+    "parse_rate",
+]

@@ -1,0 +1,147 @@
+"""AsyncGovernor: the asyncio shell. Same verbs as :class:`~governor.Governor`, as coroutines;
+it only awaits the backend and sleeps; the logic is in ``core``."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from governor.backends.memory import AsyncMemoryBackend
+from governor.clock import Clock, SystemClock
+from governor.compose import compose
+from governor.core import Core, Flow, Priority, Sleep
+from governor.keys import AccountId
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from types import TracebackType
+
+    from governor.backends.base import AsyncBackend
+    from governor.decision import Decision, Reservation
+    from governor.policy import Policy
+    from governor.settings import GovernorSettings
+
+__all__ = ["AsyncGovernor"]
+
+
+class AsyncGovernor:
+    """The asyncio twin of :class:`~governor.Governor`: every verb is a coroutine, ``limit`` is
+    an async context manager, and ``aclose`` closes the backend. See ``Governor`` for the
+    semantics, which are the same (one core drives both)."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        backend: AsyncBackend | None = None,
+        *,
+        account: str | AccountId = "default",
+        clock: Clock | None = None,
+    ) -> None:
+        self.clock: Clock = clock or getattr(backend, "clock", None) or SystemClock()
+        self.backend: AsyncBackend = backend or AsyncMemoryBackend(clock=self.clock)
+        self.account = account if isinstance(account, AccountId) else AccountId.from_label(account)
+        self.policy = policy
+        self._core = Core(policy, self.account.key, self.clock)
+
+    @classmethod
+    def from_settings(
+        cls, settings: GovernorSettings | None = None, **overrides: Any
+    ) -> AsyncGovernor:
+        """Build from settings, like :meth:`Governor.from_settings`."""
+        parts = compose(settings, overrides, asynchronous=True)
+        return cls(parts.policy, parts.backend, account=parts.account, clock=parts.clock)
+
+    async def try_acquire(
+        self, route: str = "*", cost: int = 1, *, priority: Priority = "normal"
+    ) -> Decision:
+        """Spend ``cost`` now if every scope allows it; never waits. See ``Governor``."""
+        step = self._core.decide_step(route, cost, priority, 0.0)
+        verdict = await self.backend.decide(
+            self._core.account, step.spec, cost, step.high_priority, step.max_wait_us
+        )
+        return self._core.decision(step, verdict)
+
+    async def reserve(
+        self,
+        route: str = "*",
+        cost: int = 1,
+        *,
+        priority: Priority = "normal",
+        timeout_s: float | None = None,
+    ) -> Reservation:
+        """Book the earliest slot and return at once. See ``Governor.reserve``."""
+        step = self._core.decide_step(route, cost, priority, timeout_s)
+        verdict = await self.backend.decide(
+            self._core.account, step.spec, cost, step.high_priority, step.max_wait_us
+        )
+        return self._core.reservation(step, verdict, timeout_s)
+
+    async def acquire(
+        self,
+        route: str = "*",
+        cost: int = 1,
+        *,
+        priority: Priority = "normal",
+        timeout_s: float | None = None,
+    ) -> Decision:
+        """Book the slot and sleep until it. See ``Governor.acquire``."""
+        return await self._run(self._core.acquire_flow(route, cost, priority, timeout_s))
+
+    async def cancel(self, reservation: Reservation) -> None:
+        """Give back what ``reservation`` spent, as far as calls booked after it allow."""
+        spec = self._core.spec(reservation.route, reservation.cost)
+        await self.backend.refund(
+            self._core.account,
+            spec,
+            reservation.cost,
+            reservation.marks,
+            reservation.priors,
+            reservation.quota_day,
+        )
+
+    @asynccontextmanager
+    async def limit(
+        self,
+        route: str = "*",
+        cost: int = 1,
+        *,
+        priority: Priority = "normal",
+        timeout_s: float | None = None,
+    ) -> AsyncIterator[Decision]:
+        """``async with gov.limit("POST /v1/email"):`` acquires before the block runs."""
+        yield await self.acquire(route, cost, priority=priority, timeout_s=timeout_s)
+
+    async def aclose(self) -> None:
+        """Close the backend."""
+        await self.backend.aclose()
+
+    async def __aenter__(self) -> AsyncGovernor:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _run(self, flow: Flow) -> Decision:
+        account, backend = self._core.account, self.backend
+        try:
+            step = next(flow)
+            while True:
+                if isinstance(step, Sleep):
+                    await self.clock.asleep(step.delay_s)
+                    step = flow.send(None)
+                else:
+                    verdict = await backend.decide(
+                        account, step.spec, step.cost, step.high_priority, step.max_wait_us
+                    )
+                    step = flow.send(verdict)
+        except StopIteration as stop:
+            result: Decision = stop.value
+            return result
+
+    def __repr__(self) -> str:
+        return f"AsyncGovernor({self.policy!r}, account={self.account}, backend={self.backend!r})"

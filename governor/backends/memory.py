@@ -1,0 +1,137 @@
+"""The in-process backend: the engine's contract over a dict, behind one lock.
+
+Thread-safe (a lock per backend) and asyncio-safe (a decision never awaits while holding it).
+State is per account and constant-size per bucket; it lives as long as the backend. Use it for a
+single process, for tests, and as the degraded fallback when Redis cannot be reached.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from governor.clock import Clock, SystemClock
+from governor.engine import BucketState, QuotaState, decide, refund
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from governor.engine import CallSpec, Verdict
+
+__all__ = ["AsyncMemoryBackend", "MemoryBackend"]
+
+
+class _Account:
+    __slots__ = ("buckets", "pause_until_us", "quota")
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, BucketState] = {}
+        self.quota = QuotaState()
+        self.pause_until_us = 0
+
+    def states(self, spec: CallSpec) -> list[BucketState]:
+        buckets = self.buckets
+        out = []
+        for b in spec.buckets:
+            st = buckets.get(b.name)
+            if st is None:
+                st = buckets[b.name] = BucketState()
+            out.append(st)
+        return out
+
+
+class MemoryBackend:
+    """Shared state in this process. ``clock`` supplies "now" (a :class:`ManualClock` in tests)."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self._accounts: dict[str, _Account] = {}
+        self._lock = threading.Lock()
+
+    def _account(self, account: str) -> _Account:
+        acc = self._accounts.get(account)
+        if acc is None:
+            acc = self._accounts.setdefault(account, _Account())
+        return acc
+
+    def decide(
+        self, account: str, spec: CallSpec, cost: int, high_priority: bool, max_wait_us: int
+    ) -> Verdict:
+        with self._lock:
+            acc = self._account(account)
+            return decide(
+                spec,
+                acc.states(spec),
+                acc.quota,
+                acc.pause_until_us,
+                cost,
+                high_priority,
+                self.clock.now_us(),
+                max_wait_us,
+            )
+
+    def refund(
+        self,
+        account: str,
+        spec: CallSpec,
+        cost: int,
+        marks: Sequence[int],
+        priors: Sequence[int],
+        quota_day: int,
+    ) -> None:
+        with self._lock:
+            acc = self._account(account)
+            refund(
+                spec, acc.states(spec), acc.quota, cost, marks, priors, quota_day,
+                self.clock.now_us(),
+            )
+
+    def pause(self, account: str, until_us: int, bucket: str | None = None) -> None:
+        """Hold every call of ``account`` (or of one bucket) until ``until_us``; never shortens."""
+        with self._lock:
+            acc = self._account(account)
+            if bucket is None:
+                acc.pause_until_us = max(acc.pause_until_us, until_us)
+            else:
+                st = acc.buckets.setdefault(bucket, BucketState())
+                st.pause_until_us = max(st.pause_until_us, until_us)
+
+    def close(self) -> None:
+        """Nothing to release; kept for the :class:`Backend` protocol."""
+
+    def __repr__(self) -> str:
+        return f"MemoryBackend(accounts={len(self._accounts)}, clock={self.clock!r})"
+
+
+class AsyncMemoryBackend:
+    """The asyncio face of a :class:`MemoryBackend`; several may share one state."""
+
+    def __init__(self, backend: MemoryBackend | None = None, clock: Clock | None = None) -> None:
+        self.sync = backend or MemoryBackend(clock)
+
+    @property
+    def clock(self) -> Clock:
+        """The clock of the underlying memory backend."""
+        return self.sync.clock
+
+    async def decide(
+        self, account: str, spec: CallSpec, cost: int, high_priority: bool, max_wait_us: int
+    ) -> Verdict:
+        return self.sync.decide(account, spec, cost, high_priority, max_wait_us)
+
+    async def refund(
+        self,
+        account: str,
+        spec: CallSpec,
+        cost: int,
+        marks: Sequence[int],
+        priors: Sequence[int],
+        quota_day: int,
+    ) -> None:
+        self.sync.refund(account, spec, cost, marks, priors, quota_day)
+
+    async def aclose(self) -> None:
+        """Nothing to release; kept for the :class:`AsyncBackend` protocol."""
+
+    def __repr__(self) -> str:
+        return f"AsyncMemoryBackend({self.sync!r})"

@@ -1,0 +1,163 @@
+"""Governor: the synchronous shell. It only talks to the backend and sleeps; see ``core``."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from governor.backends.memory import MemoryBackend
+from governor.clock import Clock, SystemClock
+from governor.compose import compose
+from governor.core import Core, Flow, Priority, Sleep
+from governor.keys import AccountId
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import TracebackType
+
+    from governor.backends.base import Backend
+    from governor.decision import Decision, Reservation
+    from governor.policy import Policy
+    from governor.settings import GovernorSettings
+
+__all__ = ["Governor"]
+
+
+class Governor:
+    """Keeps calls of one account within its provider's limits, across every process that
+    shares the backend.
+
+    >>> from governor import Governor, Policy
+    >>> gov = Governor(Policy.of({"api": "2/second"}))
+    >>> gov.try_acquire().allowed
+    True
+
+    Three verbs over one atomic decision: :meth:`try_acquire` never waits, :meth:`reserve`
+    books a slot and returns when it is, :meth:`acquire` books and sleeps until it. Build one
+    from settings with :meth:`from_settings`, or from parts: a :class:`~governor.Policy`, a
+    backend (default: in-process memory), an account label or :class:`~governor.AccountId`,
+    and a clock (default: the system clock; the memory backend's clock when one is given).
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        backend: Backend | None = None,
+        *,
+        account: str | AccountId = "default",
+        clock: Clock | None = None,
+    ) -> None:
+        self.clock: Clock = clock or getattr(backend, "clock", None) or SystemClock()
+        self.backend: Backend = backend or MemoryBackend(self.clock)
+        self.account = account if isinstance(account, AccountId) else AccountId.from_label(account)
+        self.policy = policy
+        self._core = Core(policy, self.account.key, self.clock)
+
+    @classmethod
+    def from_settings(
+        cls, settings: GovernorSettings | None = None, **overrides: Any
+    ) -> Governor:
+        """Build from :class:`~governor.GovernorSettings` (environment, ``.env``, TOML file),
+        with keyword ``overrides`` of any setting: ``Governor.from_settings(plan="starter")``."""
+        parts = compose(settings, overrides, asynchronous=False)
+        return cls(parts.policy, parts.backend, account=parts.account, clock=parts.clock)
+
+    def try_acquire(
+        self, route: str = "*", cost: int = 1, *, priority: Priority = "normal"
+    ) -> Decision:
+        """Spend ``cost`` now if every scope of ``route`` allows it; never waits, never raises
+        for a denial. A denied decision (falsy) says which scope bound it and for how long."""
+        step = self._core.decide_step(route, cost, priority, 0.0)
+        verdict = self.backend.decide(
+            self._core.account, step.spec, cost, step.high_priority, step.max_wait_us
+        )
+        return self._core.decision(step, verdict)
+
+    def reserve(
+        self,
+        route: str = "*",
+        cost: int = 1,
+        *,
+        priority: Priority = "normal",
+        timeout_s: float | None = None,
+    ) -> Reservation:
+        """Book the earliest slot for the call and return at once; the caller waits until
+        ``reservation.ready_at``. Raises :class:`~governor.errors.WaitTooLong` (spending nothing)
+        when the slot is further away than ``timeout_s``, or
+        :class:`~governor.errors.QuotaExhausted`."""
+        step = self._core.decide_step(route, cost, priority, timeout_s)
+        verdict = self.backend.decide(
+            self._core.account, step.spec, cost, step.high_priority, step.max_wait_us
+        )
+        return self._core.reservation(step, verdict, timeout_s)
+
+    def acquire(
+        self,
+        route: str = "*",
+        cost: int = 1,
+        *,
+        priority: Priority = "normal",
+        timeout_s: float | None = None,
+    ) -> Decision:
+        """Book the call's slot and sleep until it (one sleep, no polling). With ``timeout_s``,
+        fails at once, spending nothing, if the wait would be longer."""
+        return self._run(self._core.acquire_flow(route, cost, priority, timeout_s))
+
+    def cancel(self, reservation: Reservation) -> None:
+        """Give back what ``reservation`` spent, as far as calls booked after it allow."""
+        spec = self._core.spec(reservation.route, reservation.cost)
+        self.backend.refund(
+            self._core.account,
+            spec,
+            reservation.cost,
+            reservation.marks,
+            reservation.priors,
+            reservation.quota_day,
+        )
+
+    @contextmanager
+    def limit(
+        self,
+        route: str = "*",
+        cost: int = 1,
+        *,
+        priority: Priority = "normal",
+        timeout_s: float | None = None,
+    ) -> Iterator[Decision]:
+        """``with gov.limit("POST /v1/email"):`` acquires before the block runs."""
+        yield self.acquire(route, cost, priority=priority, timeout_s=timeout_s)
+
+    def close(self) -> None:
+        """Close the backend."""
+        self.backend.close()
+
+    def __enter__(self) -> Governor:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _run(self, flow: Flow) -> Decision:
+        account, backend = self._core.account, self.backend
+        try:
+            step = next(flow)
+            while True:
+                if isinstance(step, Sleep):
+                    self.clock.sleep(step.delay_s)
+                    step = flow.send(None)
+                else:
+                    verdict = backend.decide(
+                        account, step.spec, step.cost, step.high_priority, step.max_wait_us
+                    )
+                    step = flow.send(verdict)
+        except StopIteration as stop:
+            result: Decision = stop.value
+            return result
+
+    def __repr__(self) -> str:
+        return f"Governor({self.policy!r}, account={self.account}, backend={self.backend!r})"

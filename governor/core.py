@@ -1,0 +1,146 @@
+"""The logic both shells share: requests, decisions, and the blocking flow as a generator.
+
+:class:`Governor` and :class:`AsyncGovernor` only do I/O and sleeping. The flow of a blocking
+``acquire`` is written once here as a generator that yields :class:`Decide` and :class:`Sleep`
+steps; each shell drives it with its own backend call and its own sleep (the pattern of
+``httpcore``'s I/O-free core).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from governor.decision import Decision, Reservation
+from governor.engine import NO_LIMIT_US, QUOTA, CallSpec, Verdict
+from governor.errors import CostTooLarge, LimitExceeded, QuotaExhausted, WaitTooLong
+
+if TYPE_CHECKING:
+    from governor.clock import Clock
+    from governor.policy import Policy
+
+__all__ = ["Core", "Decide", "Priority", "Sleep", "Step"]
+
+Priority = Literal["normal", "high"]
+"""``"high"`` may spend the daily quota's reserve (a password reset); ``"normal"`` may not."""
+
+_US = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Decide:
+    """Step: ask the backend to decide this call."""
+
+    spec: CallSpec
+    cost: int
+    high_priority: bool
+    max_wait_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Step: sleep this long, then resume the flow."""
+
+    delay_s: float
+
+
+Step = Decide | Sleep
+Flow = Generator[Step, Verdict | None, Decision]
+
+
+def _high(priority: Priority) -> bool:
+    if priority == "high":
+        return True
+    if priority == "normal":
+        return False
+    raise ValueError(f"priority is 'normal' or 'high', not {priority!r}")
+
+
+def _max_wait_us(timeout_s: float | None) -> int:
+    if timeout_s is None:
+        return NO_LIMIT_US
+    if math.isnan(timeout_s) or timeout_s < 0:
+        raise ValueError(f"a timeout is a number of seconds >= 0 or None, not {timeout_s}")
+    return min(int(timeout_s * _US), NO_LIMIT_US)
+
+
+class Core:
+    """Route resolution, cost checks and decision building for one account and policy."""
+
+    __slots__ = ("account", "clock", "policy")
+
+    def __init__(self, policy: Policy, account: str, clock: Clock) -> None:
+        self.policy = policy
+        self.account = account
+        self.clock = clock
+
+    def spec(self, route: str, cost: int) -> CallSpec:
+        """The scopes of ``route``; refuses a cost no scope could ever grant."""
+        spec = self.policy.spec(route)
+        if cost < 1 or cost > spec.max_cost():
+            if cost < 1:
+                raise CostTooLarge(f"{spec.route}: a call costs at least 1, not {cost}")
+            raise CostTooLarge(
+                f"{spec.route}: a cost of {cost} exceeds what one call may ever be granted "
+                f"({spec.max_cost()}); split the call or raise the bucket's burst"
+            )
+        return spec
+
+    def decide_step(
+        self, route: str, cost: int, priority: Priority, timeout_s: float | None
+    ) -> Decide:
+        """The single decide step of ``try_acquire`` (timeout 0) and ``reserve``."""
+        return Decide(self.spec(route, cost), cost, _high(priority), _max_wait_us(timeout_s))
+
+    @staticmethod
+    def decision(step: Decide, verdict: Verdict) -> Decision:
+        """The public decision for a verdict."""
+        return Decision.from_verdict(verdict, step.spec.route, step.cost)
+
+    @staticmethod
+    def denial(decision: Decision, timeout_s: float | None) -> LimitExceeded:
+        """The exception for a denied decision."""
+        if decision.scope == QUOTA:
+            return QuotaExhausted(decision)
+        return WaitTooLong(decision, 0.0 if timeout_s is None else timeout_s)
+
+    def reservation(self, step: Decide, verdict: Verdict, timeout_s: float | None) -> Reservation:
+        """A reservation for an allowed verdict; raises the denial otherwise."""
+        decision = self.decision(step, verdict)
+        if not verdict.allowed:
+            raise self.denial(decision, timeout_s)
+        return Reservation(
+            decision,
+            (verdict.now_us + verdict.wait_us) / _US,
+            step.high_priority,
+            verdict.marks,
+            verdict.priors,
+            verdict.quota_day,
+        )
+
+    def acquire_flow(
+        self, route: str, cost: int, priority: Priority, timeout_s: float | None
+    ) -> Flow:
+        """Decide, sleep once if the call was reserved ahead, and return the decision.
+
+        A wait longer than the timeout fails at once and spends nothing. A spent quota is waited
+        out (until its reset) only when the reset falls within the timeout.
+        """
+        step = self.decide_step(route, cost, priority, timeout_s)
+        deadline = None if timeout_s is None else self.clock.monotonic() + timeout_s
+        while True:
+            verdict = yield step
+            assert verdict is not None
+            decision = self.decision(step, verdict)
+            if verdict.allowed:
+                if decision.wait_s > 0:
+                    yield Sleep(decision.wait_s)
+                return decision
+            left_s = None if deadline is None else deadline - self.clock.monotonic()
+            if decision.scope != QUOTA or (left_s is not None and decision.wait_s > left_s):
+                raise self.denial(decision, timeout_s)
+            yield Sleep(decision.wait_s)
+            left_s = None if deadline is None else max(deadline - self.clock.monotonic(), 0.0)
+            step = Decide(step.spec, cost, step.high_priority, _max_wait_us(left_s))

@@ -1,0 +1,247 @@
+"""The decision engine: one atomic decision over every scope a call spends from. Pure, no I/O.
+
+This module is the contract; ``lua/acquire.lua`` implements the same maths inside Redis, and one
+conformance suite holds every backend to it.
+
+State
+    Each **bucket** (a per-endpoint or shared rate) keeps two integers: ``tat_us``, its
+    theoretical arrival time (GCRA: the instant at which the bucket would be full again), and
+    ``pause_until_us`` (a fleet-wide pause set by reconcile). The **account** keeps one more
+    pause, ``pause_until_us``, that holds every call. The **daily quota** keeps ``day`` (the
+    day number the counts belong to), ``used`` (spent that day) and ``next_used`` (already
+    reserved for the following day). State is constant-size; an absent state is a full bucket.
+
+Time
+    All times are integer microseconds since the Unix epoch, passed in as ``now_us``; the
+    engine never reads a clock. A bucket of rate ``limit/period`` has an emission interval
+    ``I = ceil(period / limit)`` and a capacity window of ``burst * I``. A quota day is
+    ``day_us`` long and aligned to the epoch, so at scale 1 it is a UTC calendar day.
+
+What one call spends
+    A call of weight ``cost`` may go at ``grant_us``, the latest of: now, the account pause, and
+    for every bucket its pause and ``tat + (cost - burst) * I`` (the instant the bucket holds
+    ``cost`` tokens; with ``cost > burst`` it is the instant those tokens would have accrued).
+    The call then sets every bucket's ``tat = max(tat, grant) + cost * I`` and adds ``cost`` to
+    the quota of the UTC day that contains ``grant_us`` (the day the call really happens).
+    A grant in the future is a reservation: the bucket goes into debt, the caller sleeps
+    ``grant - now`` once, and later callers queue behind it first come, first served.
+    Consequence: within any window of one period a bucket grants at most
+    ``limit + burst - 1`` tokens (``limit`` with the default burst of 1).
+
+What a denial returns
+    A call is denied, and nothing at all changes, when the quota of the grant day cannot take
+    ``cost`` more (scope ``"quota"``; its wait runs to that day's end, when the quota resets),
+    or else when ``grant - now > max_wait_us`` (scope: the one that set the grant time). A
+    normal call may spend the quota up to ``limit - reserve``; a high-priority call up to
+    ``limit``. A grant more than a day ahead is refused (it could be charged to no day).
+
+Refund
+    Cancelling a reservation restores a bucket's ``tat`` to what it was before the call, but
+    only while no later call has queued behind it (``tat`` still equals the mark the
+    reservation left), so a refund never lets a window hold more than the rate allows; its
+    quota is always given back (to the day it was charged to, if that day is still counted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "NO_LIMIT_US",
+    "PAUSE",
+    "QUOTA",
+    "BucketSpec",
+    "BucketState",
+    "CallSpec",
+    "QuotaSpec",
+    "QuotaState",
+    "Verdict",
+    "decide",
+    "refund",
+]
+
+PAUSE = "pause"
+QUOTA = "quota"
+# A wait bound that means "no timeout": about 35 years, and still exact in a Lua double.
+NO_LIMIT_US = 1 << 50
+
+
+@dataclass(frozen=True, slots=True)
+class BucketSpec:
+    """A rate scope as the engine sees it: name, emission interval, burst, limit per period."""
+
+    name: str
+    interval_us: int
+    burst: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaSpec:
+    """The daily quota: calls per day, the high-priority reserve, and the day length."""
+
+    limit: int
+    reserve: int
+    day_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    """Everything a call of one route spends from; built once per route and cached."""
+
+    route: str
+    buckets: tuple[BucketSpec, ...]
+    quota: QuotaSpec | None
+
+    def max_cost(self) -> int:
+        """The largest cost a call of this route can ever be granted."""
+        caps = [max(b.limit, b.burst) for b in self.buckets]
+        if self.quota is not None:
+            caps.append(self.quota.limit)
+        return min(caps) if caps else NO_LIMIT_US
+
+
+@dataclass(slots=True)
+class BucketState:
+    """Mutable state of one bucket; ``tat_us == 0`` is a full, idle bucket."""
+
+    tat_us: int = 0
+    pause_until_us: int = 0
+
+
+@dataclass(slots=True)
+class QuotaState:
+    """Mutable state of the daily quota: the day it counts, spent, reserved for the next day."""
+
+    day: int = 0
+    used: int = 0
+    next_used: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The engine's answer, in microseconds; shells turn it into a public ``Decision``.
+
+    ``marks`` are the buckets' ``tat_us`` after the call and ``priors`` before it (a refund
+    restores a prior while the mark is still in place); ``quota_day`` is the day charged.
+    ``scope`` is the scope that set the wait, or when nothing had to wait, the one with the
+    fewest tokens left; ``remaining`` and ``reset_us`` describe that scope.
+    """
+
+    allowed: bool
+    now_us: int
+    wait_us: int
+    scope: str
+    remaining: int
+    reset_us: int
+    marks: tuple[int, ...] = ()
+    priors: tuple[int, ...] = ()
+    quota_day: int = -1
+
+
+def _quota_counts(state: QuotaState, today: int) -> tuple[int, int]:
+    """Counts for (today, tomorrow), rolling the state forward if its day has passed."""
+    if state.day >= today:
+        return state.used, state.next_used
+    if state.day + 1 == today:
+        return state.next_used, 0
+    return 0, 0
+
+
+def _add_quota(state: QuotaState, today: int, day: int, delta: int) -> None:
+    """Roll the state forward to ``today``, then add ``delta`` (never below 0) to ``day``."""
+    if state.day < today:
+        state.used, state.next_used = _quota_counts(state, today)
+        state.day = today
+    if day == state.day:
+        state.used = max(state.used + delta, 0)
+    elif day == state.day + 1:
+        state.next_used = max(state.next_used + delta, 0)
+
+
+def decide(
+    spec: CallSpec,
+    buckets: Sequence[BucketState],
+    quota: QuotaState | None,
+    account_pause_us: int,
+    cost: int,
+    high_priority: bool,
+    now_us: int,
+    max_wait_us: int,
+) -> Verdict:
+    """Decide one call and, only if it is allowed, spend from every scope (see module doc)."""
+    grant = now_us
+    scope = ""
+    bound = -1  # index of the bucket that set the grant time
+    if account_pause_us > grant:
+        grant = account_pause_us
+        scope = PAUSE
+    for i, (b, st) in enumerate(zip(spec.buckets, buckets, strict=False)):
+        ready = st.tat_us + (cost - b.burst) * b.interval_us
+        ready = max(ready, st.pause_until_us)
+        if ready > grant:
+            grant, scope, bound = ready, b.name, i
+    wait = grant - now_us
+
+    q = spec.quota
+    q_day = -1
+    q_left = NO_LIMIT_US
+    if q is not None and quota is not None:
+        today = now_us // q.day_us
+        q_day = grant // q.day_us
+        if q_day > today + 1:  # granted more than a day ahead: refuse rather than count it nowhere
+            return Verdict(False, now_us, wait, scope or QUOTA, 0, grant)
+        used_today, used_next = _quota_counts(quota, today)
+        used = used_today if q_day == today else used_next
+        cap = q.limit if high_priority else q.limit - q.reserve
+        if used + cost > cap:
+            reset = (q_day + 1) * q.day_us
+            return Verdict(False, now_us, reset - now_us, QUOTA, cap - used, reset)
+        q_left = cap - used - cost
+    if wait > max_wait_us:
+        return Verdict(False, now_us, wait, scope, 0, grant)
+    if q is not None and quota is not None:
+        _add_quota(quota, now_us // q.day_us, q_day, cost)
+
+    marks = []
+    priors = []
+    remaining, reset_us, tightest = NO_LIMIT_US, grant, ""
+    for i, (b, st) in enumerate(zip(spec.buckets, buckets, strict=False)):
+        priors.append(st.tat_us)
+        tat = (st.tat_us if st.tat_us > grant else grant) + cost * b.interval_us
+        st.tat_us = tat
+        marks.append(tat)
+        left = (now_us + b.burst * b.interval_us - tat) // b.interval_us
+        if i == bound or (bound < 0 and left < remaining):
+            remaining, reset_us, tightest = left, tat, b.name
+    if q is not None and bound < 0 and q_left < remaining:
+        remaining, reset_us, tightest = q_left, (q_day + 1) * q.day_us, QUOTA
+    if scope == PAUSE:
+        reset_us = grant
+    return Verdict(
+        True, now_us, wait, scope or tightest, remaining, reset_us, tuple(marks), tuple(priors),
+        q_day,
+    )
+
+
+def refund(
+    spec: CallSpec,
+    buckets: Sequence[BucketState],
+    quota: QuotaState | None,
+    cost: int,
+    marks: Sequence[int],
+    priors: Sequence[int],
+    quota_day: int,
+    now_us: int,
+) -> None:
+    """Give back what a cancelled reservation spent, as far as it is safe (see module doc)."""
+    for st, mark, prior in zip(buckets, marks, priors, strict=False):
+        if st.tat_us == mark:
+            st.tat_us = prior
+    q = spec.quota
+    if q is not None and quota is not None and quota_day >= 0:
+        _add_quota(quota, now_us // q.day_us, quota_day, -cost)

@@ -1,0 +1,119 @@
+"""A policy: the resolved limits of one account, compiled into a :class:`CallSpec` per route.
+
+This is where notation meets the engine: bucket rates become emission intervals (scaled by the
+time scale), the quota becomes a calendar-day spec with its high-priority reserve, and route
+texts map to the scopes a call spends. Pure and cached.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from governor.engine import BucketSpec, CallSpec, QuotaSpec
+from governor.errors import ConfigError
+from governor.limits import DAY_S, DailyQuota, Rate, parse_quota, parse_rate
+from governor.routing import Route, Router, split_route
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from governor.profile import ResolvedProfile
+
+__all__ = ["Policy"]
+
+
+class Policy:
+    """Bucket rates, an optional daily quota and the routes that spend them.
+
+    ``time_scale`` is how many real seconds a provider minute lasts (60 in production; a demo
+    may run a minute in 6 s). Build one from a profile with :meth:`from_profile`, or from plain
+    values with :meth:`of`.
+    """
+
+    def __init__(
+        self,
+        buckets: Mapping[str, Rate],
+        routes: Sequence[Route],
+        quota: DailyQuota | None = None,
+        *,
+        time_scale: float = 60.0,
+        name: str = "custom",
+    ) -> None:
+        if not time_scale > 0:
+            raise ConfigError(f"time_scale must be a positive number of seconds, not {time_scale}")
+        for route in routes:
+            unknown = [b for b in route.buckets if b not in buckets]
+            if unknown:
+                raise ConfigError(f"route {route.name!r} spends unknown buckets {unknown}")
+        self.name = name
+        self.buckets = dict(buckets)
+        self.quota = quota
+        self.time_scale = time_scale
+        self.router = Router(tuple(routes))
+        scale = time_scale / 60.0
+        self._bucket_specs = {
+            n: BucketSpec(n, r.interval_us(scale), r.burst, r.limit) for n, r in buckets.items()
+        }
+        self._quota_spec = (
+            None
+            if quota is None
+            else QuotaSpec(quota.limit, quota.reserve, round(DAY_S * scale * 1_000_000))
+        )
+        self._specs: dict[str, CallSpec] = {}
+
+    @classmethod
+    def from_profile(
+        cls,
+        resolved: ResolvedProfile,
+        *,
+        time_scale: float = 60.0,
+        quota_reserve: int = 0,
+    ) -> Policy:
+        """The policy of a resolved profile (provider, plan, reputation)."""
+        quota = resolved.quota
+        if quota is not None and quota_reserve:
+            try:
+                quota = quota.with_reserve(quota_reserve)
+            except ValueError as exc:
+                raise ConfigError(f"priority reserve: {exc}") from None
+        name = ":".join(p for p in (resolved.provider, resolved.plan, resolved.reputation) if p)
+        return cls(resolved.buckets, resolved.routes, quota, time_scale=time_scale, name=name)
+
+    @classmethod
+    def of(
+        cls,
+        buckets: Mapping[str, str | Rate],
+        routes: Mapping[str, Sequence[str]] | None = None,
+        quota: str | int | DailyQuota | None = None,
+        *,
+        time_scale: float = 60.0,
+    ) -> Policy:
+        """A policy from plain values: ``Policy.of({"api": "10/second"}, quota="1000/day")``.
+
+        Without ``routes`` every call spends every bucket.
+        """
+        rates = {n: r if isinstance(r, Rate) else parse_rate(r) for n, r in buckets.items()}
+        if routes is None:
+            route_list = [Route("*", "/**", tuple(rates)), Route("*", "", tuple(rates))]
+        else:
+            route_list = [Route(*split_route(t), tuple(b)) for t, b in routes.items()]
+        q = quota if isinstance(quota, DailyQuota) or quota is None else parse_quota(quota)
+        return cls(rates, route_list, q, time_scale=time_scale)
+
+    def spec(self, route: str) -> CallSpec:
+        """The scopes a call of ``route`` (``"POST /v1/email"``) spends from (cached)."""
+        spec = self._specs.get(route)
+        if spec is None:
+            matched = self.router.resolve(route)
+            spec = CallSpec(
+                matched.name,
+                tuple(self._bucket_specs[b] for b in matched.buckets),
+                self._quota_spec if matched.quota else None,
+            )
+            if len(self._specs) < 4096:
+                self._specs[route] = spec
+        return spec
+
+    def __repr__(self) -> str:
+        rates = ", ".join(f"{n}={r}" for n, r in self.buckets.items())
+        return f"Policy({self.name!r}, {rates}, quota={self.quota}, time_scale={self.time_scale})"

@@ -1,0 +1,179 @@
+"""Settings: the one module that reads the environment, ``.env`` and the TOML settings file.
+
+Sources, strongest first: keyword arguments, ``GOVERNOR_*`` environment variables, a ``.env``
+file in the working directory, the TOML file named by ``GOVERNOR_CONFIG`` (default
+``governor.toml`` in the working directory; top-level keys are the field names), then defaults.
+Everything is validated at start-up: a malformed value raises
+:class:`~governor.errors.SettingsError` naming the field and its variable; an unknown provider,
+plan or reputation lists the valid ones. An API token is held as a secret, never printed, and
+only its keyed hash identifies the account.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from governor.errors import ConfigError, SettingsError
+from governor.keys import DEFAULT_HASH_KEY, AccountId
+from governor.policy import Policy
+from governor.profile import Profile, ResolvedProfile, load_profile
+
+__all__ = ["GovernorSettings"]
+
+ENV_PREFIX = "GOVERNOR_"
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_RESERVE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+class GovernorSettings(BaseSettings):
+    """Everything :meth:`Governor.from_settings` needs; each field is also ``GOVERNOR_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    provider: str = Field(
+        "mailersend", description="Built-in profile name or path to a profile .toml file."
+    )
+    plan: str | None = Field(None, description="The account's plan; default: the profile's.")
+    reputation: str = Field("healthy", description="'healthy' or a reputation of the profile.")
+    account: str = Field("default", min_length=1, description="Account label (not secret).")
+    api_token: SecretStr | None = Field(
+        None, description="The account's API token; only its keyed hash is used."
+    )
+    hash_key: SecretStr | None = Field(None, description="Secret key for hashing accounts.")
+    redis_url: str | None = Field(
+        None, description="redis://, rediss:// or unix:// URL; unset: in-process memory."
+    )
+    key_prefix: str = Field("governor", description="Prefix of every Redis key.")
+    time_scale: float = Field(
+        60.0, gt=0, le=86_400, allow_inf_nan=False,
+        description="Real seconds a provider minute lasts (60; less for demos and tests).",
+    )
+    priority_reserve: str = Field(
+        "0", description="Daily quota held for high priority calls: a count or a percentage."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get(f"{ENV_PREFIX}CONFIG", "governor.toml")
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+        return init_settings, env_settings, dotenv_settings, toml, file_secret_settings
+
+    @classmethod
+    def load(cls, **values: Any) -> GovernorSettings:
+        """Read and validate settings; raises :class:`SettingsError` naming the field."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise _settings_error(exc) from None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(_REDIS_SCHEMES):
+            raise ValueError(f"must start with one of {', '.join(_REDIS_SCHEMES)}")
+        return value or None
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        if not _PREFIX_RE.match(value):
+            raise ValueError("use 1 to 64 of A-Z a-z 0-9 _ . : - (no braces, no spaces)")
+        return value
+
+    @field_validator("priority_reserve", mode="before")
+    @classmethod
+    def _reserve_text(cls, value: object) -> object:
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return str(value) if is_number else value
+
+    @model_validator(mode="after")
+    def _check_profile(self) -> GovernorSettings:
+        try:
+            resolved = self.profile.resolve(self.plan, self.reputation)
+            self.reserve_calls(resolved)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @cached_property
+    def profile(self) -> Profile:
+        """The provider profile named by ``provider``."""
+        return load_profile(self.provider)
+
+    def resolved(self) -> ResolvedProfile:
+        """The limits of the configured provider, plan and reputation."""
+        return self.profile.resolve(self.plan, self.reputation)
+
+    def reserve_calls(self, resolved: ResolvedProfile | None = None) -> int:
+        """The priority reserve as a number of calls of the daily quota."""
+        resolved = resolved or self.resolved()
+        text = self.priority_reserve.strip()
+        match = _RESERVE_RE.match(text)
+        quota = resolved.quota.limit if resolved.quota else 0
+        if match:
+            share = float(match.group(1))
+            if share >= 100:
+                raise SettingsError("priority_reserve: a percentage must be below 100%")
+            return int(quota * share / 100)
+        if not text.isdigit():
+            raise SettingsError(
+                f"priority_reserve: {text!r} is neither a count of calls nor a percentage like '5%'"
+            )
+        count = int(text)
+        if count and count >= quota:
+            raise SettingsError(
+                f"priority_reserve: {count} calls is not below the daily quota ({quota})"
+            )
+        return count
+
+    def policy(self) -> Policy:
+        """The policy of these settings."""
+        resolved = self.resolved()
+        return Policy.from_profile(
+            resolved, time_scale=self.time_scale, quota_reserve=self.reserve_calls(resolved)
+        )
+
+    def account_id(self) -> AccountId:
+        """The account: the keyed hash of ``api_token`` if given, else of ``account``."""
+        key = self.hash_key.get_secret_value().encode() if self.hash_key else DEFAULT_HASH_KEY
+        if self.api_token is not None:
+            label = self.account if self.account != "default" else None
+            return AccountId.from_token(self.api_token.get_secret_value(), key, label)
+        return AccountId.from_label(self.account, key)
+
+
+def _settings_error(exc: ValidationError) -> SettingsError:
+    lines = []
+    for err in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if field:
+            lines.append(f"{field} (env {ENV_PREFIX}{field.upper()}): {msg}")
+        else:
+            lines.append(msg)
+    return SettingsError("invalid governor settings: " + "; ".join(lines))
