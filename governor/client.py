@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from governor.backends.memory import MemoryBackend
 from governor.clock import Clock, SystemClock
 from governor.compose import compose
-from governor.core import Core, Flow, Priority, Sleep
+from governor.core import Core, Flow, Priority, Sleep, high_priority
+from governor.decision import Decision
 from governor.keys import AccountId
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from governor.backends.base import Backend
-    from governor.decision import Decision, Reservation
+    from governor.decision import Reservation
     from governor.policy import Policy
     from governor.settings import GovernorSettings
 
@@ -67,11 +68,11 @@ class Governor:
     ) -> Decision:
         """Spend ``cost`` now if every scope of ``route`` allows it; never waits, never raises
         for a denial. A denied decision (falsy) says which scope bound it and for how long."""
-        step = self._core.decide_step(route, cost, priority, 0.0)
+        spec = self._core.spec(route, cost)
         verdict = self.backend.decide(
-            self._core.account, step.spec, cost, step.high_priority, step.max_wait_us
+            self._core.account, spec, cost, high_priority(priority), 0
         )
-        return self._core.decision(step, verdict)
+        return Decision(verdict, spec.route, cost)
 
     def reserve(
         self,

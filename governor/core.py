@@ -50,11 +50,12 @@ Step = Decide | Sleep
 Flow = Generator[Step, Verdict | None, Decision]
 
 
-def _high(priority: Priority) -> bool:
-    if priority == "high":
-        return True
+def high_priority(priority: Priority) -> bool:
+    """``True`` for ``"high"``; refuses anything but ``"normal"`` and ``"high"``."""
     if priority == "normal":
         return False
+    if priority == "high":
+        return True
     raise ValueError(f"priority is 'normal' or 'high', not {priority!r}")
 
 
@@ -69,35 +70,41 @@ def _max_wait_us(timeout_s: float | None) -> int:
 class Core:
     """Route resolution, cost checks and decision building for one account and policy."""
 
-    __slots__ = ("account", "clock", "policy")
+    __slots__ = ("_specs", "account", "clock", "policy")
 
     def __init__(self, policy: Policy, account: str, clock: Clock) -> None:
         self.policy = policy
         self.account = account
         self.clock = clock
+        self._specs: dict[str, CallSpec] = {}
 
-    def spec(self, route: str, cost: int) -> CallSpec:
+    def spec(self, route: str, cost: int = 1) -> CallSpec:
         """The scopes of ``route``; refuses a cost no scope could ever grant."""
-        spec = self.policy.spec(route)
-        if cost < 1 or cost > spec.max_cost():
+        spec = self._specs.get(route)
+        if spec is None:
+            spec = self.policy.spec(route)
+            if len(self._specs) < 4096:
+                self._specs[route] = spec
+        if cost != 1 and not 1 <= cost <= spec.max_cost:
             if cost < 1:
                 raise CostTooLarge(f"{spec.route}: a call costs at least 1, not {cost}")
             raise CostTooLarge(
                 f"{spec.route}: a cost of {cost} exceeds what one call may ever be granted "
-                f"({spec.max_cost()}); split the call or raise the bucket's burst"
+                f"({spec.max_cost}); split the call or raise the bucket's burst"
             )
         return spec
 
     def decide_step(
         self, route: str, cost: int, priority: Priority, timeout_s: float | None
     ) -> Decide:
-        """The single decide step of ``try_acquire`` (timeout 0) and ``reserve``."""
-        return Decide(self.spec(route, cost), cost, _high(priority), _max_wait_us(timeout_s))
+        """The single decide step of ``reserve``."""
+        spec = self.spec(route, cost)
+        return Decide(spec, cost, high_priority(priority), _max_wait_us(timeout_s))
 
     @staticmethod
     def decision(step: Decide, verdict: Verdict) -> Decision:
         """The public decision for a verdict."""
-        return Decision.from_verdict(verdict, step.spec.route, step.cost)
+        return Decision(verdict, step.spec.route, step.cost)
 
     @staticmethod
     def denial(decision: Decision, timeout_s: float | None) -> LimitExceeded:

@@ -13,12 +13,12 @@ __all__ = ["Decision", "Reservation"]
 _US = 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
 class Decision:
     """The answer to one call, decided atomically over every scope the call spends from.
 
     ``allowed``
-        The call may go (after ``wait_s``). A denied call spent nothing.
+        The call may go (after ``wait_s``). A denied call spent nothing. A decision is truthy
+        exactly when it is allowed.
     ``wait_s``
         Seconds the caller must sleep before acting (0.0 to go now). For a denial: how long
         the call would have had to wait, or until the quota resets.
@@ -33,26 +33,61 @@ class Decision:
         Unix epoch seconds at which that scope is whole again (a bucket full, the quota reset).
     ``degraded``
         True when the shared state could not be reached and a local fallback decided.
+
+    A thin read-only view over the engine's :class:`~governor.engine.Verdict` (microseconds),
+    so that deciding costs one small object.
     """
 
-    allowed: bool
-    wait_s: float
-    scope: str
-    remaining: int
-    reset_at: float
-    route: str
-    cost: int = 1
-    degraded: bool = False
+    __slots__ = ("cost", "degraded", "route", "verdict")
+
+    def __init__(self, verdict: Verdict, route: str, cost: int = 1, degraded: bool = False):
+        self.verdict = verdict
+        self.route = route
+        self.cost = cost
+        self.degraded = degraded
+
+    @property
+    def allowed(self) -> bool:
+        """Whether the call may go (after ``wait_s``)."""
+        return self.verdict.allowed
+
+    @property
+    def wait_s(self) -> float:
+        """Seconds to wait before acting; for a denial, the wait that was refused."""
+        return self.verdict.wait_us / _US
+
+    @property
+    def scope(self) -> str:
+        """The scope that bound the decision."""
+        return self.verdict.scope
+
+    @property
+    def remaining(self) -> int:
+        """Tokens left in ``scope`` after this call (negative: in debt)."""
+        return self.verdict.remaining
+
+    @property
+    def reset_at(self) -> float:
+        """Unix epoch seconds at which ``scope`` is whole again."""
+        return self.verdict.reset_us / _US
 
     def __bool__(self) -> bool:
-        return self.allowed
+        return self.verdict.allowed
 
-    @classmethod
-    def from_verdict(cls, v: Verdict, route: str, cost: int, degraded: bool = False) -> Decision:
-        """Build the public decision from the engine's microsecond verdict."""
-        return cls(
-            v.allowed, v.wait_us / _US, v.scope, v.remaining, v.reset_us / _US, route, cost,
-            degraded,
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return (self.verdict[:6], self.route, self.cost, self.degraded) == (
+            other.verdict[:6], other.route, other.cost, other.degraded)
+
+    def __hash__(self) -> int:
+        return hash((self.verdict[:6], self.route, self.cost, self.degraded))
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(allowed={self.allowed}, wait_s={self.wait_s}, scope={self.scope!r}, "
+            f"remaining={self.remaining}, reset_at={self.reset_at}, route={self.route!r}, "
+            f"cost={self.cost}, degraded={self.degraded})"
         )
 
 

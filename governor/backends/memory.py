@@ -22,31 +22,37 @@ __all__ = ["AsyncMemoryBackend", "MemoryBackend"]
 
 
 class _Account:
-    __slots__ = ("buckets", "pause_until_us", "quota")
+    __slots__ = ("buckets", "by_spec", "pause_until_us", "quota")
 
     def __init__(self) -> None:
         self.buckets: dict[str, BucketState] = {}
+        self.by_spec: dict[CallSpec, list[BucketState]] = {}  # per-route views of ``buckets``
         self.quota = QuotaState()
         self.pause_until_us = 0
 
     def states(self, spec: CallSpec) -> list[BucketState]:
-        buckets = self.buckets
-        out = []
-        for b in spec.buckets:
-            st = buckets.get(b.name)
-            if st is None:
-                st = buckets[b.name] = BucketState()
-            out.append(st)
-        return out
+        states = self.by_spec.get(spec)
+        if states is None:
+            buckets = self.buckets
+            states = [buckets.setdefault(b.name, BucketState()) for b in spec.buckets]
+            if len(self.by_spec) < 4096:
+                self.by_spec[spec] = states
+        return states
 
 
 class MemoryBackend:
     """Shared state in this process. ``clock`` supplies "now" (a :class:`ManualClock` in tests)."""
 
     def __init__(self, clock: Clock | None = None) -> None:
-        self.clock: Clock = clock or SystemClock()
+        self._clock: Clock = clock or SystemClock()
+        self._now_us = self._clock.now_us
         self._accounts: dict[str, _Account] = {}
         self._lock = threading.Lock()
+
+    @property
+    def clock(self) -> Clock:
+        """The clock that supplies "now" for every decision."""
+        return self._clock
 
     def _account(self, account: str) -> _Account:
         acc = self._accounts.get(account)
@@ -58,15 +64,15 @@ class MemoryBackend:
         self, account: str, spec: CallSpec, cost: int, high_priority: bool, max_wait_us: int
     ) -> Verdict:
         with self._lock:
-            acc = self._account(account)
+            acc = self._accounts.get(account) or self._account(account)
             return decide(
                 spec,
-                acc.states(spec),
+                acc.by_spec.get(spec) or acc.states(spec),
                 acc.quota,
                 acc.pause_until_us,
                 cost,
                 high_priority,
-                self.clock.now_us(),
+                self._now_us(),
                 max_wait_us,
             )
 
