@@ -209,15 +209,21 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
         q_day = grant // q.day_us
         if q_day > today + 1:  # granted more than a day ahead: refuse rather than count it nowhere
             return Verdict(False, now_us, wait, scope or QUOTA, 0, grant)
-        used_today, used_next = _quota_counts(quota, today)
-        used = used_today if q_day == today else used_next
+        if quota.day == today:  # the usual case, inline
+            used = quota.used if q_day == today else quota.next_used
+        else:
+            used_today, used_next = _quota_counts(quota, today)
+            used = used_today if q_day == today else used_next
         cap = q.limit if high_priority else q.limit - q.reserve
         if used + cost > cap:
             reset = (q_day + 1) * q.day_us
             return Verdict(False, now_us, reset - now_us, QUOTA, cap - used, reset)
         q_left = cap - used - cost
         if wait <= max_wait_us:
-            _add_quota(quota, today, q_day, cost)
+            if quota.day == today and q_day == today:
+                quota.used = used + cost
+            else:
+                _add_quota(quota, today, q_day, cost)
     if wait > max_wait_us:
         return Verdict(False, now_us, wait, scope, 0, grant)
 

@@ -63,7 +63,9 @@ class MemoryBackend:
     def decide(
         self, account: str, spec: CallSpec, cost: int, high_priority: bool, max_wait_us: int
     ) -> Verdict:
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not ``with``: half the cost, and this is the hot path
+        try:
             acc = self._accounts.get(account) or self._account(account)
             return decide(
                 spec,
@@ -75,6 +77,8 @@ class MemoryBackend:
                 self._now_us(),
                 max_wait_us,
             )
+        finally:
+            lock.release()
 
     def refund(
         self,

@@ -1,0 +1,161 @@
+"""The cost of one in-process decision: governor's memory backend against ``limits``' memory
+limiters.
+
+Every candidate gets limits so large that every call is allowed: this measures the decision,
+not denials. Each round starts from fresh state (a new governor, a new ``MemoryStorage``).
+Candidates are called the way a user calls them, with no wrapper frame: a bound method or a
+``functools.partial``.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import (
+    FixedWindowRateLimiter,
+    MovingWindowRateLimiter,
+    RateLimiter,
+    SlidingWindowCounterRateLimiter,
+)
+
+from benchmarks.harness import (
+    BenchmarkError,
+    Candidate,
+    Options,
+    Report,
+    Target,
+    measure,
+    render_report,
+)
+from governor import DailyQuota, Governor, Policy, Rate, load_profile
+
+if TYPE_CHECKING:
+    from benchmarks.harness import Op
+
+__all__ = ["BASELINE", "CANDIDATES", "TARGETS", "run"]
+
+HUGE = 1_000_000_000
+LIMIT_TEXT = f"{HUGE}/minute"
+# A burst as large as the limit: no call can be refused however fast the loop runs, and the
+# decision does the same arithmetic as with a burst of 1.
+HUGE_RATE = Rate(HUGE, 60.0, burst=HUGE)
+HUGE_QUOTA = DailyQuota(1_000_000_000_000)
+
+SINGLE = "governor: single limit"
+EMAIL = "governor: POST /v1/email"
+ACTIVITY = "governor: GET /v1/activity/x"
+FIXED = "limits: fixed window"
+MOVING = "limits: moving window"
+SLIDING = "limits: sliding window counter"
+
+CANDIDATES = (SINGLE, EMAIL, ACTIVITY, FIXED, MOVING, SLIDING)
+BASELINE = FIXED
+TARGETS = (
+    Target(
+        "governor single limit at least 2x the fastest of limits fixed/moving window",
+        SINGLE,
+        (FIXED, MOVING),
+        2.0,
+    ),
+    Target(
+        "MailerSend POST /v1/email decision (bucket + daily quota) ahead of limits' fastest "
+        "single limit",
+        EMAIL,
+        (FIXED, MOVING, SLIDING),
+        1.0,
+    ),
+)
+
+FULL = (50_000, 7)
+QUICK = (200, 2)
+MACHINE = "2 shared cores; absolute rates vary between runs, ratios within one run are the figures"
+NOTES = (
+    "Each candidate runs as a tight loop of N calls; rounds are interleaved (every candidate's "
+    "round 1, then every round 2, ...) and the table shows the median round (and the best).",
+    f"Every limit is {LIMIT_TEXT} (governor: burst as large, daily quota 10^12), so every call "
+    "is allowed; the harness checks a call after each round.",
+    "Every round starts from fresh state: a new Governor with its MemoryBackend, a new limits "
+    "MemoryStorage. The limits moving window inserts each hit at the front of a list, so its "
+    "cost grows with the hits in the window: a round ends with warm-up + N entries.",
+    "governor candidates call Governor.try_acquire (route, cost 1, normal priority); the "
+    "MailerSend ones use the mailersend profile's routes with every rate and the quota made huge. "
+    "POST /v1/email spends the email bucket and the daily quota; GET /v1/activity/x spends the "
+    "activity and general buckets and the daily quota (three scopes in one decision).",
+    "limits candidates call limiter.hit(item, 'key') through functools.partial.",
+    "Speed is never asserted in tests; tests/unit/test_benchmarks_smoke.py only runs the quick "
+    "mode so this file cannot rot.",
+)
+
+
+def mailersend_policy() -> Policy:
+    """The MailerSend enterprise profile's routes with every rate and the quota made huge."""
+    resolved = load_profile("mailersend").resolve("enterprise")
+    buckets = dict.fromkeys(resolved.buckets, HUGE_RATE)
+    policy = Policy(buckets, resolved.routes, HUGE_QUOTA, name="mailersend:huge")
+    expected = {"POST /v1/email": ["email"], "GET /v1/activity/x": ["activity", "general"]}
+    for route, want in expected.items():
+        spec = policy.spec(route)
+        got = [b.name for b in spec.buckets]
+        if got != want or spec.quota is None:
+            raise BenchmarkError(
+                f"the mailersend profile no longer routes {route!r} to {want} + quota "
+                f"(got {got}, quota={spec.quota is not None}); update this benchmark"
+            )
+    return policy
+
+
+def _governor(name: str, policy: Policy, route: str | None, note: str) -> Candidate:
+    def setup() -> Op:
+        gov = Governor(policy)
+        return gov.try_acquire if route is None else partial(gov.try_acquire, route)
+
+    return Candidate(name, setup, note, expect=bool)
+
+
+def _limits(name: str, strategy: type[RateLimiter]) -> Candidate:
+    item = parse(LIMIT_TEXT)
+
+    def setup() -> Op:
+        return partial(strategy(MemoryStorage()).hit, item, "key")
+
+    return Candidate(name, setup, "1 limit", expect=bool)
+
+
+def candidates() -> list[Candidate]:
+    """Every candidate of this suite, in table order."""
+    single = Policy.of({"api": HUGE_RATE})
+    mailersend = mailersend_policy()
+    return [
+        _governor(SINGLE, single, None, "1 bucket"),
+        _governor(EMAIL, mailersend, "POST /v1/email", "email + quota"),
+        _governor(ACTIVITY, mailersend, "GET /v1/activity/x", "activity + general + quota"),
+        _limits(FIXED, FixedWindowRateLimiter),
+        _limits(MOVING, MovingWindowRateLimiter),
+        _limits(SLIDING, SlidingWindowCounterRateLimiter),
+    ]
+
+
+def run(options: Options) -> Report:
+    """Measure, render the markdown, write ``memory.md`` into ``options.out_dir`` if set."""
+    calls, rounds = options.counts(FULL, QUICK)
+    results = measure(candidates(), calls=calls, rounds=rounds, log=options.log)
+    checks = tuple(t.check(results) for t in TARGETS)
+    title = "In-memory decision cost: governor vs limits"
+    markdown = render_report(
+        title,
+        command=options.command or f"python -m benchmarks memory --calls {calls} --rounds {rounds}",
+        machine=MACHINE,
+        results=results,
+        baseline=BASELINE,
+        checks=checks,
+        notes=(f"N = {calls:,} calls per round, {rounds} rounds.", *NOTES),
+    )
+    path = None
+    if options.out_dir is not None:
+        options.out_dir.mkdir(parents=True, exist_ok=True)
+        path = options.out_dir / "memory.md"
+        path.write_text(markdown, encoding="utf-8")
+    return Report(title, tuple(results), checks, markdown, path)

@@ -1,0 +1,53 @@
+"""The benchmarks still run: the memory suite in quick mode, into a temporary directory.
+
+Speed is never asserted here; only that every candidate was measured and reported.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from benchmarks import memory
+from benchmarks.__main__ import SUITES, main
+from benchmarks.harness import Options
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
+ROW = re.compile(r"^\| (?P<name>[^|]+?) \| (?P<median>[\d,]+) \| (?P<best>[\d,]+) \|", re.M)
+
+
+def _rates(markdown: str) -> dict[str, int]:
+    return {m["name"]: int(m["median"].replace(",", "")) for m in ROW.finditer(markdown)}
+
+
+def test_memory_suite_reports_every_candidate_with_a_positive_rate(tmp_path: Path) -> None:
+    report = memory.run(Options(calls=50, rounds=2, quick=True, out_dir=tmp_path))
+
+    assert report.path == tmp_path / "memory.md"
+    written = report.path.read_text(encoding="utf-8")
+    assert written == report.markdown
+    rates = _rates(written)
+    assert sorted(rates) == sorted(memory.CANDIDATES)
+    assert all(rate > 0 for rate in rates.values())
+    assert [r.name for r in report.results] == list(memory.CANDIDATES)
+    assert all(len(r.round_ns) == 2 and r.median_rate > 0 for r in report.results)
+    assert len(report.checks) == len(memory.TARGETS)
+    assert all(c.line().startswith(("PASS", "FAIL")) for c in report.checks)
+    assert "python -m benchmarks memory" in written
+
+
+def test_entry_point_runs_a_registered_suite_quick_and_exits_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert "memory" in SUITES
+
+    status = main(["memory", "--quick", "--calls", "20", "--rounds", "1", "--out", str(tmp_path)])
+
+    assert status == 0
+    out = capsys.readouterr().out
+    assert sorted(_rates(out)) == sorted(memory.CANDIDATES)
+    assert (tmp_path / "memory.md").exists()
