@@ -50,6 +50,8 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from governor.reconcile import Adjustment
+
 __all__ = [
     "NO_LIMIT_US",
     "PAUSE",
@@ -60,6 +62,7 @@ __all__ = [
     "QuotaSpec",
     "QuotaState",
     "Verdict",
+    "apply",
     "decide",
     "refund",
 ]
@@ -113,10 +116,18 @@ class CallSpec:
 
 @dataclass(slots=True)
 class BucketState:
-    """Mutable state of one bucket; ``tat_us == 0`` is a full, idle bucket."""
+    """Mutable state of one bucket; ``tat_us == 0`` is a full, idle bucket.
+
+    ``interval_us`` is a learned interval (slower than the configured one; 0: none),
+    ``learned_at_us`` the send time of the response it was learned from, and ``relax`` how many
+    later responses showed the configured limit again (see :mod:`governor.reconcile`).
+    """
 
     tat_us: int = 0
     pause_until_us: int = 0
+    interval_us: int = 0
+    learned_at_us: int = 0
+    relax: int = 0
 
 
 @dataclass(slots=True)
@@ -191,7 +202,8 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
     for b in specs:
         st = buckets[i]
         i += 1  # noqa: SIM113
-        ready = st.tat_us + (cost - b.burst) * b.interval_us
+        interval = st.interval_us if st.interval_us > b.interval_us else b.interval_us
+        ready = st.tat_us + (cost - b.burst) * interval
         if st.pause_until_us > ready:  # noqa: PLR1730 - max() costs a call on the hot path
             ready = st.pause_until_us
         if ready > grant:
@@ -236,13 +248,14 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
     for b in specs:
         st = buckets[i]
         i += 1  # noqa: SIM113
+        interval = st.interval_us if st.interval_us > b.interval_us else b.interval_us
         prior = st.tat_us
-        tat = (prior if prior > grant else grant) + cost * b.interval_us
+        tat = (prior if prior > grant else grant) + cost * interval
         st.tat_us = tat
         priors += (prior,)
         marks += (tat,)
         if bound is None or b is bound:
-            left = (now_us - tat) // b.interval_us + b.burst
+            left = (now_us - tat) // interval + b.burst
             if left < remaining or b is bound:
                 remaining, reset_us, tightest = left, tat, b.name
     if q is not None and bound is None and q_left < remaining:
@@ -272,3 +285,40 @@ def refund(
     q = spec.quota
     if q is not None and quota is not None and quota_day >= 0:
         _add_quota(quota, now_us // q.day_us, quota_day, -cost)
+
+
+def apply(
+    spec: CallSpec,
+    buckets: Sequence[BucketState],
+    quota: QuotaState | None,
+    account_pause_us: int,
+    adjustment: Adjustment,
+    relax_after: int,
+    now_us: int,
+) -> int:
+    """Apply a reconcile :class:`~governor.reconcile.Adjustment` to a call's scopes.
+
+    Every change tightens (a maximum), so the order of responses does not matter; the one
+    exception, relaxing a learned interval after ``relax_after`` responses showed the
+    configured limit again, counts only responses sent after the limit was learned. Returns
+    the account's pause.
+    """
+    adj = adjustment
+    for b, st in zip(spec.buckets, buckets):  # noqa: B905 - equal lengths by construction
+        if b.name != adj.bucket:
+            continue
+        if adj.interval_us > b.interval_us and adj.interval_us > st.interval_us:
+            st.interval_us, st.learned_at_us, st.relax = adj.interval_us, adj.sent_at_us, 0
+        elif adj.relax and st.interval_us and adj.sent_at_us > st.learned_at_us and relax_after:
+            st.relax += 1
+            if st.relax >= relax_after:
+                st.interval_us = st.learned_at_us = st.relax = 0
+        st.tat_us = max(st.tat_us, adj.min_tat_us)
+        st.pause_until_us = max(st.pause_until_us, adj.bucket_pause_us)
+    q = spec.quota
+    if q is not None and quota is not None and adj.quota_day >= 0:
+        today = now_us // q.day_us
+        if adj.quota_day == today:
+            _add_quota(quota, today, today, 0)  # roll the state forward to today
+            quota.used = max(quota.used, adj.quota_used_floor)
+    return max(account_pause_us, adj.account_pause_us)

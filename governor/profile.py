@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from governor.errors import ProfileError
+from governor.headers import DIALECTS
 from governor.limits import DailyQuota, Rate, parse_quota, parse_rate
 from governor.routing import Route, split_route
 
@@ -122,6 +123,10 @@ class Profile(_Model):
 
     @model_validator(mode="after")
     def _check_references(self) -> Profile:
+        if self.dialect not in DIALECTS:
+            raise ValueError(
+                f"unknown header dialect {self.dialect!r}; known dialects: {sorted(DIALECTS)}"
+            )
         known = set(self.buckets)
         for i, entry in enumerate(self.routes):
             for name in entry.buckets:
