@@ -1,0 +1,279 @@
+"""The mock provider as a Starlette app: the provider's routes and an admin API under ``/_admin``.
+
+Provider routes: every path outside ``/_admin`` is a provider endpoint, matched against the
+profile's routes (MailerSend: ``POST /v1/email``, ``POST /v1/bulk-email``, ``GET /v1/api-quota``,
+``GET /v1/activity/{id}``, anything else under ``/v1`` in the general bucket; Sendmux:
+``POST /api/v1/emails/send`` and ``/api/v1/emails/send/batch``; Lettr: ``POST /api/emails``).
+Auth is ``Authorization: Bearer <token>``. The ``Date`` header is the *virtual* time, like every
+other time the mock reports, ``Retry-After`` included.
+
+Admin API (JSON in and out; times and durations are virtual)::
+
+    GET    /_admin/health                       {"ok": true, "provider": ...}
+    GET    /_admin/config                       server settings, outages, clock
+    GET    /_admin/accounts                     {"accounts": [account, ...]}
+    POST   /_admin/accounts                     {"name", "token" | "tokens", "plan"?,
+                                                 "reputation"?, "email_quota"?} -> 201 account
+    GET    /_admin/accounts/{name}              account
+    PATCH  /_admin/accounts/{name}              {"plan"?, "reputation"?, "email_quota"?}
+    PUT    /_admin/accounts/{name}/reputation   {"reputation": "under_review"}
+    GET    /_admin/clock                        clock
+    POST   /_admin/clock                        {"to": ISO-8601 | epoch} | {"advance_s": n}
+                                                | {"time_of_day": "23:59:50"} (next one);
+                                                forward only (409 otherwise)
+    GET    /_admin/outages                      {"outages": [...]}
+    POST   /_admin/outages                      {"start": ISO | epoch} or {"start_in_s": n},
+                                                {"duration_s": n, "code"?} -> 201 outage
+    DELETE /_admin/outages                      204
+    POST   /_admin/reset                        {"accounts"?: false}: forget log and state
+    GET    /_admin/report                       the report (governor.mock.report)
+    GET    /_admin/log?since=0&limit=1000       {"since", "next", "total", "entries"}
+
+Errors: 400 ``{"error": ...}`` for a bad request, 404 for an unknown account.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, time, timezone
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from governor.errors import ProfileError
+from governor.limits import DAY_S
+from governor.mock.accounts import UNSET
+from governor.mock.clock import http_date, iso_utc
+from governor.mock.wire import Call
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from starlette.requests import Request
+
+    from governor.mock.clock import VirtualClock
+    from governor.mock.outages import Outage
+    from governor.mock.rules import MockRules
+
+    Endpoint = Callable[[Request], Awaitable[Response]]
+
+__all__ = ["create_app"]
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class BadRequest(ValueError):
+    """An admin request the mock cannot act on; answered with 400."""
+
+
+def create_app(rules: MockRules, clock: VirtualClock) -> Starlette:
+    """The app serving ``rules`` on ``clock``; both are kept on ``app.state``."""
+
+    async def provider(request: Request) -> Response:
+        body = await request.body()
+        now_s = clock.now_s()
+        call = Call(
+            request.method, request.url.path, _bearer(request.headers.get("authorization")),
+            body, request.headers.get("idempotency-key"),
+        )
+        reply = rules.handle(call, now_s)
+        headers = {**reply.headers, "date": http_date(now_s)}
+        if reply.body is None:
+            return Response(status_code=reply.status, headers=headers)
+        return JSONResponse(reply.body, reply.status, headers)
+
+    admin = _Admin(rules, clock)
+    app = Starlette(routes=[
+        Mount("/_admin", routes=[
+            Route("/health", _guard(admin.health)),
+            Route("/config", _guard(admin.config)),
+            Route("/accounts", _guard(admin.accounts), methods=["GET", "POST"]),
+            Route("/accounts/{name}", _guard(admin.account), methods=["GET", "PATCH"]),
+            Route("/accounts/{name}/reputation", _guard(admin.account), methods=["PUT"]),
+            Route("/clock", _guard(admin.time), methods=["GET", "POST"]),
+            Route("/outages", _guard(admin.outages), methods=["GET", "POST", "DELETE"]),
+            Route("/reset", _guard(admin.reset), methods=["POST"]),
+            Route("/report", _guard(admin.report)),
+            Route("/log", _guard(admin.log)),
+        ]),
+        Route("/{path:path}", provider, methods=METHODS),
+    ])
+    app.state.rules = rules
+    app.state.clock = clock
+    return app
+
+
+class _Admin:
+    """The ``/_admin`` endpoints over one rules object and its clock."""
+
+    def __init__(self, rules: MockRules, clock: VirtualClock) -> None:
+        self.rules, self.clock = rules, clock
+
+    async def health(self, _request: Request) -> Response:
+        return JSONResponse({"ok": True, "provider": self.rules.profile.name})
+
+    async def config(self, _request: Request) -> Response:
+        return JSONResponse({**self.rules.describe(), "clock": self.clock.describe()})
+
+    async def accounts(self, request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse({"accounts": list(self.rules.accounts.describe().values())})
+        data = await _body(request)
+        tokens = data.get("tokens") or [data.get("token")]
+        if not isinstance(data.get("name"), str) or not all(isinstance(t, str) for t in tokens):
+            raise BadRequest("an account needs a 'name' and a 'token' (or 'tokens'), as strings")
+        account = self.rules.accounts.add(
+            data["name"], tokens, plan=data.get("plan"), reputation=data.get("reputation"),
+            email_quota=_optional_int(data, "email_quota"),
+        )
+        return JSONResponse(account.describe(), 201)
+
+    async def account(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in self.rules.accounts:
+            return JSONResponse({"error": f"no account {name!r}"}, 404)
+        if request.method == "GET":
+            return JSONResponse(self.rules.accounts[name].describe())
+        data = await _body(request)
+        if request.method == "PUT" and "reputation" not in data:
+            raise BadRequest("give the new 'reputation'")
+        email_quota = _optional_int(data, "email_quota") if "email_quota" in data else UNSET
+        changed = self.rules.accounts.configure(
+            name, plan=data.get("plan", UNSET), reputation=data.get("reputation", UNSET),
+            email_quota=email_quota,
+        )
+        return JSONResponse(changed.describe())
+
+    async def time(self, request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse(self.clock.describe())
+        target = _clock_target(await _body(request), self.clock.now_s())
+        try:
+            before = self.clock.jump_to(target)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, 409)
+        return JSONResponse({"before": iso_utc(before), **self.clock.describe()})
+
+    async def outages(self, request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse({"outages": [self._outage(o) for o in self.rules.outages]})
+        if request.method == "DELETE":
+            self.rules.outages.clear()
+            return Response(status_code=204)
+        data = await _body(request)
+        if "start" in data:
+            start_s = _time(data["start"])
+        else:
+            start_s = self.clock.now_s() + _number(data, "start_in_s", 0)
+        code = str(data.get("code", "service_unavailable"))
+        outage = self.rules.outages.add(start_s, start_s + _number(data, "duration_s"), code)
+        return JSONResponse(self._outage(outage), 201)
+
+    async def reset(self, request: Request) -> Response:
+        data = await _body(request)
+        self.rules.reset(accounts=bool(data.get("accounts", False)))
+        return JSONResponse({"ok": True})
+
+    async def report(self, _request: Request) -> Response:
+        return JSONResponse(self.rules.report(self.clock.now_s()))
+
+    async def log(self, request: Request) -> Response:
+        try:
+            since = max(0, int(request.query_params.get("since", 0)))
+            limit = max(1, min(int(request.query_params.get("limit", 1000)), 100_000))
+        except ValueError as exc:
+            raise BadRequest("since and limit are whole numbers") from exc
+        total, entries = self.rules.log_page(since, limit)
+        return JSONResponse({
+            "since": since, "next": since + len(entries), "total": total,
+            "entries": [e.to_json() for e in entries],
+        })
+
+    def _outage(self, outage: Outage) -> dict[str, Any]:
+        return {
+            "start": iso_utc(outage.start_s), "end": iso_utc(outage.end_s),
+            "start_s": outage.start_s, "end_s": outage.end_s, "code": outage.code,
+            "real_start_s": self.clock.real_at(outage.start_s),
+            "real_end_s": self.clock.real_at(outage.end_s),
+        }
+
+
+def _guard(handler: Endpoint) -> Endpoint:
+    """Turn a bad admin request into 400 ``{"error": ...}`` instead of a 500."""
+
+    async def guarded(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except (BadRequest, ProfileError, ValueError, KeyError, TypeError) as exc:
+            message = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            return JSONResponse({"error": message}, 400)
+
+    return guarded
+
+
+def _bearer(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"the body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+def _number(data: dict[str, Any], name: str, default: float | None = None) -> float:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadRequest(f"{name!r} must be a number of (virtual) seconds")
+    return float(value)
+
+
+def _optional_int(data: dict[str, Any], name: str) -> int | None:
+    value = data.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise BadRequest(f"{name!r} must be a whole number of messages, or null")
+    return value
+
+
+def _time(value: Any) -> float:
+    """Virtual epoch seconds from a number or an ISO-8601 text (naive means UTC)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str):
+        raise BadRequest(f"a time is epoch seconds or ISO-8601 text, not {value!r}")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadRequest(f"cannot read {value!r} as an ISO-8601 time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _clock_target(data: dict[str, Any], now_s: float) -> float:
+    if "to" in data:
+        return _time(data["to"])
+    if "advance_s" in data:
+        return now_s + _number(data, "advance_s")
+    if "time_of_day" in data:
+        try:
+            of_day = time.fromisoformat(str(data["time_of_day"]).removesuffix("Z"))
+        except ValueError as exc:
+            raise BadRequest("time_of_day is HH:MM:SS (UTC)") from exc
+        seconds = of_day.hour * 3600 + of_day.minute * 60 + of_day.second + of_day.microsecond / 1e6
+        target = math.floor(now_s / DAY_S) * DAY_S + seconds
+        return target if target >= now_s else target + DAY_S
+    raise BadRequest("give 'to' (ISO-8601 or epoch), 'advance_s' or 'time_of_day'")

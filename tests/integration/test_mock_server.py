@@ -1,0 +1,151 @@
+"""The mock provider over real HTTP: uvicorn on a loopback port, driven with httpx."""
+
+from __future__ import annotations
+
+import math
+import threading
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from governor.mock.admin import AdminError
+from governor.mock.server import MockServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+SCALE = 6.0  # a provider minute lasts 6 s: virtual time runs 10 times faster
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockServer]:
+    with MockServer("mailersend", time_scale=SCALE) as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: MockServer) -> Iterator[httpx.Client]:
+    """A client of a fresh account, at the start of a virtual minute (6 s before the next)."""
+    server.admin.reset(accounts=True)
+    server.admin.add_account("acme", "tok-acme", plan="free")
+    server.admin.jump(to=math.ceil(server.clock.now_s() / 60) * 60)
+    with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer tok-acme"}) as c:
+        yield c
+
+
+def test_send_answers_202_with_virtual_time_headers(
+    server: MockServer, client: httpx.Client
+) -> None:
+    reply = client.post("/v1/email", json={"to": [{"email": "a@example.com"}]})
+    assert reply.status_code == 202
+    assert len(reply.headers["x-message-id"]) == 24
+    assert (reply.headers["x-ratelimit-limit"], reply.headers["x-ratelimit-remaining"]) == (
+        "120", "119")
+    assert reply.headers["x-apiquota-remaining"] == "99"
+    date_s = parsedate_to_datetime(reply.headers["date"]).timestamp()
+    assert abs(date_s - server.clock.now_s()) < 10  # the Date header is on the virtual clock
+    reset_s = int(reply.headers["x-ratelimit-reset"])
+    assert 0 < reset_s - date_s <= 60  # the end of the virtual minute
+    unknown = httpx.post(server.url + "/v1/email", headers={"Authorization": "Bearer nope"})
+    assert (unknown.status_code, unknown.json()) == (401, {"message": "Unauthenticated."})
+
+
+def test_bulk_email_over_its_limit_gets_429_with_headers(client: httpx.Client) -> None:
+    replies = [client.post("/v1/bulk-email", json=[{}]) for _ in range(11)]
+    over = replies[-1]
+    assert [r.status_code for r in replies[:10]] == [202] * 10
+    assert over.status_code == 429
+    assert over.json()["message"].endswith("rate limit of 10 requests/min. Please wait before "
+                                           "trying again. #MS42903")
+    assert (over.headers["x-ratelimit-limit"], over.headers["x-ratelimit-remaining"]) == ("10", "0")
+    assert 1 <= int(over.headers["retry-after"]) <= 60  # virtual seconds, at most a minute
+
+
+def test_clock_jump_crosses_virtual_midnight(server: MockServer, client: httpx.Client) -> None:
+    for _ in range(100):  # the free plan's whole day
+        assert client.post("/v1/email").status_code == 202
+    spent = client.post("/v1/email")
+    assert (spent.status_code, spent.json()["message"][-8:]) == (429, "#MS42901")
+    tomorrow = spent.headers["x-apiquota-reset"]
+    assert server.admin.jump(to=tomorrow)["virtual_now"] == tomorrow
+    fresh = client.post("/v1/email")
+    assert (fresh.status_code, fresh.headers["x-apiquota-remaining"]) == (202, "99")
+    assert fresh.headers["x-apiquota-reset"] > tomorrow
+    with pytest.raises(AdminError, match="409"):
+        server.admin.jump(to="2000-01-01T00:00:00Z")
+
+
+def test_report_and_log_are_computed_from_the_requests(
+    server: MockServer, client: httpx.Client
+) -> None:
+    for _ in range(12):
+        client.post("/v1/bulk-email", json=[{}, {}])
+    client.get("/v1/api-quota")
+    server.admin.set_reputation("acme", "under_review")
+    assert client.post("/v1/bulk-email", json=[{}]).status_code == 429
+    report = server.admin.report()
+    acme = report["accounts"]["acme"]
+    assert report["totals"] == {
+        "requests": 14, "sent": 11, "rate_limited": 3, "unavailable": 0, "delivered": 20,
+        "over_quota_sends": 0, "duplicates_delivered": 0}
+    assert (acme["reputation"], acme["rate_limited"]) == ("under_review", {"MS42903": 3})
+    assert acme["buckets"]["bulk_email"]["max_in_fixed_window"] <= 10
+    assert acme["quota"]["days"][report["virtual_now"][:10]]["counted"] == 13
+    page = server.admin.log(since=12)
+    assert (page["total"], page["next"]) == (14, 14)
+    assert [e["route"] for e in page["entries"]] == ["GET /v1/api-quota", "POST /v1/bulk-email"]
+
+
+def test_admin_refuses_bad_requests(server: MockServer, client: httpx.Client) -> None:
+    with pytest.raises(AdminError, match="404"):
+        server.admin.configure("nobody", plan="starter")
+    with pytest.raises(AdminError, match="valid plans"):
+        server.admin.add_account("other", "tok-other", plan="platinum")
+    with pytest.raises(AdminError, match="400"):
+        server.admin.add_account("acme", "tok-again")
+
+
+def test_sendmux_outage_and_idempotency_over_http() -> None:
+    with MockServer("sendmux", time_scale=SCALE) as server:
+        server.admin.add_account("team", "smx-1")
+        send = server.url + "/api/v1/emails/send"
+        headers = {"Authorization": "Bearer smx-1", "Idempotency-Key": "order-42"}
+        first = httpx.post(send, headers=headers, json={"to": {"email": "a@x"}})
+        again = httpx.post(send, headers=headers, json={"to": {"email": "a@x"}})
+        assert (first.status_code, again.json()) == (200, first.json())
+        server.admin.schedule_outage(600)  # ten virtual minutes: a minute of real time
+        down = httpx.post(send, headers={"Authorization": "Bearer smx-1"}, json={})
+        assert down.status_code == 503
+        assert down.json()["error"] == {
+            "code": "service_unavailable", "message": "A required service is temporarily "
+            "unavailable.", "doc_url": "https://sendmux.ai/docs/sending-api/errors#"
+            "service_unavailable", "retryable": True}
+        assert 599 <= int(down.headers["retry-after"]) <= 600  # virtual seconds
+        totals = server.admin.report()["totals"]
+        assert (totals["delivered"], totals["duplicates_delivered"], totals["unavailable"]) == (
+            1, 0, 1)
+
+
+def test_process_mode_serves_the_same_api_and_stops_cleanly() -> None:
+    server = MockServer("lettr", time_scale=SCALE, process=True)
+    with server:
+        server.admin.add_account("team", "lt-1", plan="pro")
+        reply = httpx.post(server.url + "/api/emails", json={"to": ["a@x"]},
+                           headers={"Authorization": "Bearer lt-1"})
+        assert (reply.status_code, reply.json()["data"]["accepted"]) == (200, 1)
+        assert "x-ratelimit-limit" not in reply.headers  # Lettr's limit is hidden by default
+    assert not server.running
+    with pytest.raises(httpx.TransportError):
+        httpx.get(server.url + "/_admin/health", timeout=0.5)
+
+
+def test_stop_leaves_no_thread_and_frees_the_port() -> None:
+    server = MockServer("mailersend").start()
+    port = server.port
+    server.stop()
+    server.stop()  # idempotent
+    assert not [t for t in threading.enumerate() if t.name == f"governor-mock-{port}"]
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/_admin/health", timeout=0.5)
