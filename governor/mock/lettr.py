@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from typing_extensions import override
 
 from governor.mock.wire import Dialect, Reply, SendKind, Snapshot, rate_headers
 
@@ -36,9 +37,11 @@ class Lettr(Dialect):
     quota_unit = "message"
     default_rate_headers = False
 
+    @override
     def send_kind(self, method: str, path: str) -> SendKind | None:
         return "single" if method == "POST" and path.rstrip("/") == "/api/emails" else None
 
+    @override
     def count_messages(self, send: SendKind, payload: Any) -> int:
         if not isinstance(payload, dict):
             return 1
@@ -48,9 +51,11 @@ class Lettr(Dialect):
             total += len(value) if isinstance(value, list) else int(isinstance(value, str))
         return max(total, 1)
 
+    @override
     def max_messages(self, send: SendKind) -> int | None:
         return MAX_RECIPIENTS
 
+    @override
     def headers(self, reply: Reply, snap: Snapshot) -> dict[str, str]:
         out = rate_headers(snap)
         if snap.quota is not None and snap.send is not None:
@@ -61,28 +66,36 @@ class Lettr(Dialect):
             out["Retry-After"] = str(snap.retry_after_s)
         return out
 
+    @override
     def unauthorized(self, snap: Snapshot) -> Reply:
         return _error(401, "unauthorized", "Invalid or missing API key.")
 
+    @override
     def unavailable(self, code: str, snap: Snapshot) -> Reply:
         return _error(503, code, "The service is temporarily unavailable.")
 
+    @override
     def quota_exceeded(self, snap: Snapshot) -> Reply:
         return _error(429, "daily_quota_exceeded", DAILY)
 
+    @override
     def rate_limited(self, snap: Snapshot) -> Reply:
         return _error(429, "rate_limit_exceeded", RATE)
 
+    @override
     def too_many_messages(self, send: SendKind, count: int, limit: int, snap: Snapshot) -> Reply:
         errors = {"to": [f"At most {limit} recipients (to, cc and bcc combined), not {count}."]}
         return _error(422, "validation_error", "Validation failed.", errors=errors)
 
+    @override
     def allowance_exceeded(self, snap: Snapshot) -> Reply:
         return _error(429, "quota_exceeded", "Monthly sending quota exceeded. Upgrade your plan.")
 
+    @override
     def idempotency_conflict(self, snap: Snapshot) -> Reply:  # pragma: no cover - no keys
         return _error(409, "conflict", "Conflict.")
 
+    @override
     def accepted(self, method: str, path: str, messages: int, snap: Snapshot) -> Reply:
         if self.send_kind(method, path) is not None:
             data = {"request_id": f"{snap.request_id:020d}", "accepted": messages, "rejected": 0}
