@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from governor.backends.base import AsyncBackend
-    from governor.decision import Reservation
+    from governor.decision import Feedback, Reservation
+    from governor.headers import Headers
+    from governor.outcome import Body
     from governor.policy import Policy
     from governor.settings import GovernorSettings
 
@@ -56,9 +58,11 @@ class AsyncGovernor:
         self, route: str = "*", cost: int = 1, *, priority: Priority = "normal"
     ) -> Decision:
         """Spend ``cost`` now if every scope allows it; never waits. See ``Governor``."""
-        spec = self._core.spec(route, cost)
+        core = self._core
+        spec = core.spec(route, cost)
+        adjustment = core.pending.pop(spec, None) if core.pending else None
         verdict = await self.backend.decide(
-            self._core.account, spec, cost, high_priority(priority), 0
+            core.account, spec, cost, high_priority(priority), 0, adjustment
         )
         return Decision(verdict, spec.route, cost)
 
@@ -73,7 +77,8 @@ class AsyncGovernor:
         """Book the earliest slot and return at once. See ``Governor.reserve``."""
         step = self._core.decide_step(route, cost, priority, timeout_s)
         verdict = await self.backend.decide(
-            self._core.account, step.spec, cost, step.high_priority, step.max_wait_us
+            self._core.account, step.spec, cost, step.high_priority, step.max_wait_us,
+            step.adjustment,
         )
         return self._core.reservation(step, verdict, timeout_s)
 
@@ -112,8 +117,33 @@ class AsyncGovernor:
         """``async with gov.limit("POST /v1/email"):`` acquires before the block runs."""
         yield await self.acquire(route, cost, priority=priority, timeout_s=timeout_s)
 
+    async def observe(
+        self,
+        route: str,
+        status: int,
+        headers: Headers | None = None,
+        body: Body = None,
+        *,
+        decision: Decision | None = None,
+        sent_at_us: int | None = None,
+    ) -> Feedback:
+        """Feed a response back: classify it and reconcile the shared state with its headers.
+
+        ``decision`` is the one the call was sent under (it tells how far this worker thinks
+        the bucket is spent); ``sent_at_us`` when the request left (default: now). A pause, a
+        lower limit or a spent quota is written at once (one round trip); anything else rides
+        along with the route's next decision; a response with nothing new writes nothing.
+        """
+        feedback, urgent = self._core.observe(route, status, headers, body, decision, sent_at_us)
+        if urgent is not None:
+            await self.backend.apply(self._core.account, self._core.spec(route), urgent)
+        return feedback
+
     async def aclose(self) -> None:
-        """Close the backend."""
+        """Write what reconcile still holds back, then close the backend."""
+        pending, self._core.pending = self._core.pending, {}
+        for spec, adjustment in pending.items():
+            await self.backend.apply(self._core.account, spec, adjustment)
         await self.backend.aclose()
 
     async def __aenter__(self) -> AsyncGovernor:
@@ -137,7 +167,8 @@ class AsyncGovernor:
                     step = flow.send(None)
                 else:
                     verdict = await backend.decide(
-                        account, step.spec, step.cost, step.high_priority, step.max_wait_us
+                        account, step.spec, step.cost, step.high_priority, step.max_wait_us,
+                        step.adjustment,
                     )
                     step = flow.send(verdict)
         except StopIteration as stop:

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from governor.backends.base import Backend
-    from governor.decision import Reservation
+    from governor.decision import Feedback, Reservation
+    from governor.headers import Headers
+    from governor.outcome import Body
     from governor.policy import Policy
     from governor.settings import GovernorSettings
 
@@ -68,9 +70,11 @@ class Governor:
     ) -> Decision:
         """Spend ``cost`` now if every scope of ``route`` allows it; never waits, never raises
         for a denial. A denied decision (falsy) says which scope bound it and for how long."""
-        spec = self._core.spec(route, cost)
+        core = self._core
+        spec = core.spec(route, cost)
+        adjustment = core.pending.pop(spec, None) if core.pending else None
         verdict = self.backend.decide(
-            self._core.account, spec, cost, high_priority(priority), 0
+            core.account, spec, cost, high_priority(priority), 0, adjustment
         )
         return Decision(verdict, spec.route, cost)
 
@@ -88,7 +92,8 @@ class Governor:
         :class:`~governor.errors.QuotaExhausted`."""
         step = self._core.decide_step(route, cost, priority, timeout_s)
         verdict = self.backend.decide(
-            self._core.account, step.spec, cost, step.high_priority, step.max_wait_us
+            self._core.account, step.spec, cost, step.high_priority, step.max_wait_us,
+            step.adjustment,
         )
         return self._core.reservation(step, verdict, timeout_s)
 
@@ -128,8 +133,33 @@ class Governor:
         """``with gov.limit("POST /v1/email"):`` acquires before the block runs."""
         yield self.acquire(route, cost, priority=priority, timeout_s=timeout_s)
 
+    def observe(
+        self,
+        route: str,
+        status: int,
+        headers: Headers | None = None,
+        body: Body = None,
+        *,
+        decision: Decision | None = None,
+        sent_at_us: int | None = None,
+    ) -> Feedback:
+        """Feed a response back: classify it and reconcile the shared state with its headers.
+
+        ``decision`` is the one the call was sent under (it tells how far this worker thinks
+        the bucket is spent); ``sent_at_us`` when the request left (default: now). A pause, a
+        lower limit or a spent quota is written at once (one round trip); anything else rides
+        along with the route's next decision; a response with nothing new writes nothing.
+        """
+        feedback, urgent = self._core.observe(route, status, headers, body, decision, sent_at_us)
+        if urgent is not None:
+            self.backend.apply(self._core.account, self._core.spec(route), urgent)
+        return feedback
+
     def close(self) -> None:
-        """Close the backend."""
+        """Write what reconcile still holds back, then close the backend."""
+        pending, self._core.pending = self._core.pending, {}
+        for spec, adjustment in pending.items():
+            self.backend.apply(self._core.account, spec, adjustment)
         self.backend.close()
 
     def __enter__(self) -> Governor:
@@ -153,7 +183,8 @@ class Governor:
                     step = flow.send(None)
                 else:
                     verdict = backend.decide(
-                        account, step.spec, step.cost, step.high_priority, step.max_wait_us
+                        account, step.spec, step.cost, step.high_priority, step.max_wait_us,
+                        step.adjustment,
                     )
                     step = flow.send(verdict)
         except StopIteration as stop:

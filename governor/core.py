@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from governor.decision import Decision, Reservation
+from governor.decision import Decision, Feedback, Reservation
 from governor.engine import NO_LIMIT_US, QUOTA, CallSpec, Verdict
 from governor.errors import CostTooLarge, LimitExceeded, QuotaExhausted, WaitTooLong
+from governor.headers import parse_headers, scaled
+from governor.outcome import classify
+from governor.reconcile import plan
 
 if TYPE_CHECKING:
     from governor.clock import Clock
+    from governor.headers import Headers
+    from governor.outcome import Body
     from governor.policy import Policy
+    from governor.reconcile import Adjustment
 
 __all__ = ["Core", "Decide", "Priority", "Sleep", "Step"]
 
@@ -31,12 +37,13 @@ _US = 1_000_000
 
 @dataclass(frozen=True, slots=True)
 class Decide:
-    """Step: ask the backend to decide this call."""
+    """Step: ask the backend to decide this call (applying ``adjustment`` first)."""
 
     spec: CallSpec
     cost: int
     high_priority: bool
     max_wait_us: int
+    adjustment: Adjustment | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +77,15 @@ def _max_wait_us(timeout_s: float | None) -> int:
 class Core:
     """Route resolution, cost checks and decision building for one account and policy."""
 
-    __slots__ = ("_specs", "account", "clock", "policy")
+    __slots__ = ("_specs", "account", "clock", "pending", "policy")
 
     def __init__(self, policy: Policy, account: str, clock: Clock) -> None:
         self.policy = policy
         self.account = account
         self.clock = clock
         self._specs: dict[str, CallSpec] = {}
+        # Reconcile adjustments that ride along with the next decision of their route.
+        self.pending: dict[CallSpec, Adjustment] = {}
 
     def spec(self, route: str, cost: int = 1) -> CallSpec:
         """The scopes of ``route``; refuses a cost no scope could ever grant."""
@@ -99,7 +108,8 @@ class Core:
     ) -> Decide:
         """The single decide step of ``reserve``."""
         spec = self.spec(route, cost)
-        return Decide(spec, cost, high_priority(priority), _max_wait_us(timeout_s))
+        adjustment = self.pending.pop(spec, None) if self.pending else None
+        return Decide(spec, cost, high_priority(priority), _max_wait_us(timeout_s), adjustment)
 
     @staticmethod
     def decision(step: Decide, verdict: Verdict) -> Decision:
@@ -151,3 +161,49 @@ class Core:
             yield Sleep(decision.wait_s)
             left_s = None if deadline is None else max(deadline - self.clock.monotonic(), 0.0)
             step = Decide(step.spec, cost, step.high_priority, _max_wait_us(left_s))
+
+    def observe(
+        self,
+        route: str,
+        status: int,
+        headers: Headers | None,
+        body: Body,
+        decision: Decision | None,
+        sent_at_us: int | None,
+    ) -> tuple[Feedback, Adjustment | None]:
+        """Classify a response and plan its reconcile.
+
+        Returns the feedback and the adjustment to apply at once (an urgent one: a pause, a
+        lower limit, a spent quota), or None; any other adjustment is kept in :attr:`pending`
+        and rides along with the route's next decision, so it costs no round trip.
+        """
+        spec = self.spec(route)
+        policy = self.policy
+        now_us = self.clock.now_us()
+        factor = policy.time_scale / 60.0
+        observation = scaled(
+            parse_headers(policy.dialect, headers or {}, round(now_us / factor)), factor
+        )
+        outcome = classify(status, headers, body, policy.dialect)
+        marks = decision.verdict.marks if decision is not None else ()
+        adjustment = plan(
+            spec,
+            observation,
+            outcome,
+            sent_at_us=sent_at_us if sent_at_us is not None else now_us,
+            now_us=now_us,
+            scale=factor,
+            max_pause_us=round(policy.max_pause_s * _US),
+            local_tat_us=marks[0] if marks else None,
+        )
+        feedback = Feedback(outcome, observation, adjustment)
+        if adjustment is None:
+            return feedback, None
+        adjustment = replace(adjustment, relax_after=policy.relax_after)
+        earlier = self.pending.pop(spec, None)
+        if earlier is not None:
+            adjustment = earlier.merge(adjustment)
+        if adjustment.urgent:
+            return feedback, adjustment
+        self.pending[spec] = adjustment
+        return feedback, None

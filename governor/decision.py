@@ -1,4 +1,5 @@
-"""What a call gets back: a :class:`Decision`, and for reservations a :class:`Reservation`."""
+"""What a call gets back: a :class:`Decision` (a :class:`Reservation` when booked ahead), and
+after its response, :class:`Feedback`."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from governor.engine import Verdict
+    from governor.headers import Observation
+    from governor.outcome import Outcome
+    from governor.reconcile import Adjustment
 
-__all__ = ["Decision", "Reservation"]
+__all__ = ["Decision", "Feedback", "Reservation"]
 
 _US = 1_000_000
 
@@ -121,3 +125,21 @@ class Reservation:
     def wait_s(self) -> float:
         """Seconds to wait, as decided (does not count down)."""
         return self.decision.wait_s
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """What a response told the governor: its :class:`~governor.outcome.Outcome` (retry later,
+    back off, stop, fail...), the :class:`~governor.headers.Observation` parsed from its headers
+    (times on the local clock), and the reconcile :class:`~governor.reconcile.Adjustment` it
+    called for (None: the response agreed with the shared state)."""
+
+    outcome: Outcome
+    observation: Observation
+    adjustment: Adjustment | None = None
+
+    @property
+    def retry_at(self) -> float | None:
+        """When the provider said to retry (``Retry-After``), as Unix epoch seconds."""
+        at = self.observation.retry_at_us
+        return None if at is None else at / _US

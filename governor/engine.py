@@ -293,15 +293,14 @@ def apply(
     quota: QuotaState | None,
     account_pause_us: int,
     adjustment: Adjustment,
-    relax_after: int,
     now_us: int,
 ) -> int:
     """Apply a reconcile :class:`~governor.reconcile.Adjustment` to a call's scopes.
 
     Every change tightens (a maximum), so the order of responses does not matter; the one
-    exception, relaxing a learned interval after ``relax_after`` responses showed the
-    configured limit again, counts only responses sent after the limit was learned. Returns
-    the account's pause.
+    exception, relaxing a learned interval after ``adjustment.relax_after`` responses showed
+    the configured limit again, counts only responses sent after the limit was learned.
+    Returns the account's pause.
     """
     adj = adjustment
     for b, st in zip(spec.buckets, buckets):  # noqa: B905 - equal lengths by construction
@@ -309,9 +308,9 @@ def apply(
             continue
         if adj.interval_us > b.interval_us and adj.interval_us > st.interval_us:
             st.interval_us, st.learned_at_us, st.relax = adj.interval_us, adj.sent_at_us, 0
-        elif adj.relax and st.interval_us and adj.sent_at_us > st.learned_at_us and relax_after:
+        elif adj.relax and st.interval_us and adj.relax_after and adj.sent_at_us > st.learned_at_us:
             st.relax += 1
-            if st.relax >= relax_after:
+            if st.relax >= adj.relax_after:
                 st.interval_us = st.learned_at_us = st.relax = 0
         st.tat_us = max(st.tat_us, adj.min_tat_us)
         st.pause_until_us = max(st.pause_until_us, adj.bucket_pause_us)

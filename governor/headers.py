@@ -43,7 +43,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from types import MappingProxyType
@@ -52,6 +52,7 @@ from typing import NamedTuple, TypeAlias
 import http_sf
 
 __all__ = [
+    "scaled",
     "DIALECTS",
     "Headers",
     "Observation",
@@ -143,6 +144,26 @@ class Observation:
                 self.monthly_limit, self.monthly_remaining, self.monthly_reset_at_us,
             )
         )
+
+
+def scaled(observation: Observation, factor: float) -> Observation:
+    """The observation of a provider whose clock runs ``1 / factor`` times as fast as ours
+    (the mock under a time scale): every absolute time is brought back to the local clock.
+    Parse with ``now_us / factor`` first, then scale with ``factor``."""
+    if factor == 1.0:
+        return observation
+
+    def back(t: int | None) -> int | None:
+        return None if t is None else round(t * factor)
+
+    return replace(
+        observation,
+        reset_at_us=back(observation.reset_at_us),
+        retry_at_us=back(observation.retry_at_us),
+        quota_reset_at_us=back(observation.quota_reset_at_us),
+        monthly_reset_at_us=back(observation.monthly_reset_at_us),
+        server_date_us=back(observation.server_date_us),
+    )
 
 
 class _Counter(NamedTuple):

@@ -46,7 +46,10 @@ from dataclasses import dataclass
 
 from governor.headers import Headers, exhausted_quota
 
-__all__ = ["Outcome", "OutcomeKind", "classify"]
+__all__ = ["Body", "Outcome", "OutcomeKind", "classify"]
+
+Body = bytes | str | Mapping[str, object] | None
+"""A response body as :func:`classify` reads it: raw, text, or already decoded JSON."""
 
 _MAX_BODY = 64 * 1024
 _MAX_MESSAGE = 160

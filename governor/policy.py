@@ -26,7 +26,10 @@ class Policy:
     """Bucket rates, an optional daily quota and the routes that spend them.
 
     ``time_scale`` is how many real seconds a provider minute lasts (60 in production; a demo
-    may run a minute in 6 s). Build one from a profile with :meth:`from_profile`, or from plain
+    may run a minute in 6 s). How responses are reconciled: ``dialect`` names the header
+    dialect (:mod:`governor.headers`), ``max_pause_s`` caps any pause a response can impose,
+    and ``relax_after`` is how many responses showing the configured limit again lift a learned
+    lower one (0: never). Build one from a profile with :meth:`from_profile`, or from plain
     values with :meth:`of`.
     """
 
@@ -38,6 +41,9 @@ class Policy:
         *,
         time_scale: float = 60.0,
         name: str = "custom",
+        dialect: str = "generic",
+        max_pause_s: float = 900.0,
+        relax_after: int = 3,
     ) -> None:
         if not time_scale > 0:
             raise ConfigError(f"time_scale must be a positive number of seconds, not {time_scale}")
@@ -45,7 +51,12 @@ class Policy:
             unknown = [b for b in route.buckets if b not in buckets]
             if unknown:
                 raise ConfigError(f"route {route.name!r} spends unknown buckets {unknown}")
+        if not max_pause_s > 0 or relax_after < 0:
+            raise ConfigError("max_pause_s must be positive and relax_after at least 0")
         self.name = name
+        self.dialect = dialect
+        self.max_pause_s = max_pause_s
+        self.relax_after = relax_after
         self.buckets = dict(buckets)
         self.quota = quota
         self.time_scale = time_scale
@@ -68,6 +79,8 @@ class Policy:
         *,
         time_scale: float = 60.0,
         quota_reserve: int = 0,
+        max_pause_s: float = 900.0,
+        relax_after: int = 3,
     ) -> Policy:
         """The policy of a resolved profile (provider, plan, reputation)."""
         quota = resolved.quota
@@ -77,7 +90,16 @@ class Policy:
             except ValueError as exc:
                 raise ConfigError(f"priority reserve: {exc}") from None
         name = ":".join(p for p in (resolved.provider, resolved.plan, resolved.reputation) if p)
-        return cls(resolved.buckets, resolved.routes, quota, time_scale=time_scale, name=name)
+        return cls(
+            resolved.buckets,
+            resolved.routes,
+            quota,
+            time_scale=time_scale,
+            name=name,
+            dialect=resolved.dialect,
+            max_pause_s=max_pause_s,
+            relax_after=relax_after,
+        )
 
     @classmethod
     def of(

@@ -186,7 +186,9 @@ class Profile(_Model):
                 )
             buckets.update(self.reputations[reputation].buckets)
         routes = tuple(entry.route() for entry in self.routes)
-        return ResolvedProfile(self.name, plan, reputation, buckets, quota, routes)
+        return ResolvedProfile(
+            self.name, plan, reputation, buckets, quota, routes, self.dialect
+        )
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ class ResolvedProfile:
     buckets: dict[str, Rate]
     quota: DailyQuota | None
     routes: tuple[Route, ...]
+    dialect: str = "generic"
 
 
 def _builtin_dir() -> Path:

@@ -67,6 +67,7 @@ class Adjustment:
     quota_day: int = -1
     drift: int | None = None
     urgent: bool = False
+    relax_after: int = 3
 
     def merge(self, other: Adjustment) -> Adjustment:
         """Both adjustments at once (for one bucket): the tighter of every field."""
@@ -87,6 +88,7 @@ class Adjustment:
             newer.quota_day,
             other.drift if other.drift is not None else self.drift,
             self.urgent or other.urgent,
+            min(self.relax_after, other.relax_after),
         )
 
 

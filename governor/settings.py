@@ -69,6 +69,14 @@ class GovernorSettings(BaseSettings):
     priority_reserve: str = Field(
         "0", description="Daily quota held for high priority calls: a count or a percentage."
     )
+    max_pause_s: float = Field(
+        900.0, gt=0, le=86_400, allow_inf_nan=False,
+        description="No response can pause the fleet longer than this (seconds).",
+    )
+    relax_after: int = Field(
+        3, ge=0, description="Responses showing the configured limit again that lift a learned "
+        "lower one (0: never).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -155,7 +163,11 @@ class GovernorSettings(BaseSettings):
         """The policy of these settings."""
         resolved = self.resolved()
         return Policy.from_profile(
-            resolved, time_scale=self.time_scale, quota_reserve=self.reserve_calls(resolved)
+            resolved,
+            time_scale=self.time_scale,
+            quota_reserve=self.reserve_calls(resolved),
+            max_pause_s=self.max_pause_s,
+            relax_after=self.relax_after,
         )
 
     def account_id(self) -> AccountId:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from governor.engine import CallSpec, Verdict
+    from governor.reconcile import Adjustment
 
 __all__ = ["AsyncBackend", "Backend"]
 
@@ -23,9 +24,16 @@ class Backend(Protocol):
     """A synchronous backend."""
 
     def decide(
-        self, account: str, spec: CallSpec, cost: int, high_priority: bool, max_wait_us: int
+        self,
+        account: str,
+        spec: CallSpec,
+        cost: int,
+        high_priority: bool,
+        max_wait_us: int,
+        adjustment: Adjustment | None = None,
     ) -> Verdict:
-        """Decide one call atomically; spend from every scope only if it is allowed."""
+        """Apply ``adjustment`` (a response's reconcile riding along), then decide one call
+        atomically; spend from every scope only if it is allowed."""
         ...
 
     def refund(
@@ -40,6 +48,10 @@ class Backend(Protocol):
         """Give back what a cancelled reservation spent, as far as it is safe."""
         ...
 
+    def apply(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
+        """Apply a reconcile adjustment to the call's scopes at once (an urgent one)."""
+        ...
+
     def close(self) -> None:
         """Release connections; the backend is not used again."""
         ...
@@ -50,9 +62,15 @@ class AsyncBackend(Protocol):
     """An asyncio backend: the same operations as :class:`Backend`, as coroutines."""
 
     async def decide(
-        self, account: str, spec: CallSpec, cost: int, high_priority: bool, max_wait_us: int
+        self,
+        account: str,
+        spec: CallSpec,
+        cost: int,
+        high_priority: bool,
+        max_wait_us: int,
+        adjustment: Adjustment | None = None,
     ) -> Verdict:
-        """Decide one call atomically; spend from every scope only if it is allowed."""
+        """Apply ``adjustment``, then decide one call atomically (see :class:`Backend`)."""
         ...
 
     async def refund(
@@ -65,6 +83,10 @@ class AsyncBackend(Protocol):
         quota_day: int,
     ) -> None:
         """Give back what a cancelled reservation spent, as far as it is safe."""
+        ...
+
+    async def apply(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
+        """Apply a reconcile adjustment to the call's scopes at once (an urgent one)."""
         ...
 
     async def aclose(self) -> None:

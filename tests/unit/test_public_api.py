@@ -34,7 +34,8 @@ def test_every_public_name_has_a_docstring() -> None:
             for attr, member in vars(obj).items():
                 if not attr.startswith("_") and inspect.isfunction(member):
                     assert member.__doc__ or attr in {"now_us", "monotonic", "sleep", "asleep",
-                                                      "decide", "refund", "close", "aclose"}, (
+                                                      "decide", "refund", "apply", "close",
+                                                      "aclose"}, (
                         f"{name}.{attr}")
 
 

@@ -94,7 +94,7 @@ def test_spent_quota_holds_until_midnight() -> None:
     adj = planned(Observation(quota_remaining=0), QUOTA_429)
     assert (adj.quota_used_floor, adj.quota_day, adj.urgent) == (1000, T0 // DAY, True)
     states, quota = [BucketState()], QuotaState()
-    apply(SPEC, states, quota, 0, adj, 3, T0)
+    apply(SPEC, states, quota, 0, adj, T0)
     denied = decide(SPEC, states, quota, 0, 1, False, T0 + S, NO_LIMIT_US)
     midnight = T0 // DAY * DAY + DAY
     assert (denied.allowed, denied.scope, denied.reset_us) == (False, "quota", midnight)
@@ -104,23 +104,23 @@ def test_spent_quota_holds_until_midnight() -> None:
 def test_quota_remaining_raises_the_used_count() -> None:
     adj = planned(Observation(quota_remaining=900))
     states, quota = [BucketState()], QuotaState()
-    apply(SPEC, states, quota, 0, adj, 3, T0)
+    apply(SPEC, states, quota, 0, adj, T0)
     assert quota.used == 100
 
 
 def test_a_learned_interval_slows_the_bucket_and_relaxes_after_repeated_evidence() -> None:
     states, quota = [BucketState()], QuotaState()
-    apply(SPEC, states, quota, 0, planned(Observation(limit=10, window_us=60 * S)), 3, T0)
+    apply(SPEC, states, quota, 0, planned(Observation(limit=10, window_us=60 * S)), T0)
     assert decide(SPEC, states, quota, 0, 1, False, T0, NO_LIMIT_US).allowed
     assert decide(SPEC, states, quota, 0, 1, False, T0, NO_LIMIT_US).wait_us == 6 * S
     relax = Adjustment(T0 + S, "email", relax=True)
     stale = Adjustment(T0 - S, "email", relax=True)
-    apply(SPEC, states, quota, 0, stale, 3, T0)
+    apply(SPEC, states, quota, 0, stale, T0)
     assert states[0].relax == 0  # sent before the limit was learned: does not count
     for _ in range(2):
-        apply(SPEC, states, quota, 0, relax, 3, T0)
+        apply(SPEC, states, quota, 0, relax, T0)
     assert states[0].interval_us == 6 * S
-    apply(SPEC, states, quota, 0, relax, 3, T0)
+    apply(SPEC, states, quota, 0, relax, T0)
     assert states[0].interval_us == 0
 
 
@@ -130,7 +130,7 @@ def test_adjustments_only_tighten_so_order_does_not_matter() -> None:
     for order in ((newer, older), (older, newer)):
         states = [BucketState()]
         for adj in order:
-            apply(SPEC, states, QuotaState(), 0, adj, 3, T0)
+            apply(SPEC, states, QuotaState(), 0, adj, T0)
         assert (states[0].tat_us, states[0].pause_until_us) == (T0 + 10 * S, T0 + 3 * S)
 
 
