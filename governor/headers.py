@@ -52,7 +52,6 @@ from typing import NamedTuple, TypeAlias
 import http_sf
 
 __all__ = [
-    "scaled",
     "DIALECTS",
     "Headers",
     "Observation",
@@ -63,6 +62,7 @@ __all__ = [
     "lettr",
     "mailersend",
     "parse_headers",
+    "scaled",
     "sendmux",
 ]
 
