@@ -8,9 +8,12 @@
      │    └── ProfileError           names the profile file, the key and the problem
      ├── UnknownRoute                no route of the profile matches a call
      ├── CostTooLarge                a call costs more than a scope can ever grant
-     └── LimitExceeded               a call was not allowed (it spent nothing)
-          ├── WaitTooLong            the wait exceeds the caller's timeout
-          └── QuotaExhausted         the daily quota is spent until ``reset_at``
+     ├── LimitExceeded               a call was not allowed (it spent nothing)
+     │    ├── WaitTooLong            the wait exceeds the caller's timeout
+     │    └── QuotaExhausted         the daily quota is spent until ``reset_at``
+     └── BackendError                the shared state could not decide the call
+          ├── BackendUnavailable     nothing was sent (or the server refused): nothing spent
+          └── IndeterminateOutcome   sent, but no reply: it may or may not have been counted
 
 Every ``LimitExceeded`` carries the :class:`~governor.decision.Decision` that denied the call, so
 the caller knows which scope bound it, how long it would have had to wait and when it resets.
@@ -26,9 +29,12 @@ if TYPE_CHECKING:
     from governor.decision import Decision
 
 __all__ = [
+    "BackendError",
+    "BackendUnavailable",
     "ConfigError",
     "CostTooLarge",
     "GovernorError",
+    "IndeterminateOutcome",
     "LimitExceeded",
     "ProfileError",
     "QuotaExhausted",
@@ -121,3 +127,18 @@ class QuotaExhausted(LimitExceeded):
             f"({decision.wait_s:.0f}s from now); nothing was spent. Send high-priority calls "
             "from the reserve, wait for the reset, or raise the plan's quota.",
         )
+
+
+class BackendError(GovernorError):
+    """The backend holding the shared state could not decide the call."""
+
+
+class BackendUnavailable(BackendError):
+    """The backend could not be reached, or refused the call before running it: nothing was
+    decided or spent, so the call may be retried or decided locally."""
+
+
+class IndeterminateOutcome(BackendError):
+    """The call reached the backend but its reply was lost (a timeout or a dropped connection):
+    it may or may not have been counted. It is never resent automatically, since a replay could
+    spend twice; treat the call as not allowed unless repeating it is safe."""

@@ -5,12 +5,24 @@ state is stored under ``HMAC-SHA256(hash_key, kind + ":" + value)`` truncated to
 token never reaches a key, a value, a log line or an exception. Set a secret ``hash_key`` to
 make the mapping from token to key unguessable; the default only separates namespaces.
 
-Redis keys of an account all carry one hash tag, ``{<account key>}``, so one decision touches one
-Cluster slot::
+In Redis an account's whole state is one hash, ``<prefix>:{<account key>}``: a decision is one
+script call that reads and writes that key with a few commands (TIME, HMGET, HSET), whatever the
+number of scopes, and the hash tag keeps anything else ever stored for the account in the same
+Cluster slot. Fields (integers; times in µs since the Unix epoch)::
 
-    <prefix>:{<account>}:p             the account pause (a string: pause-until, µs epoch)
-    <prefix>:{<account>}:q             the daily quota (a hash: day, used, next_used)
-    <prefix>:{<account>}:b:<bucket>    one rate bucket (a hash: tat, pause)
+    pause                       the account pause: no call before this time
+    quota.day                   the day number (epoch-aligned, ``now // day_us``) counted
+    quota.used                  calls spent that day
+    quota.next_used             calls already booked on the following day
+    <bucket>.tat                the bucket's theoretical arrival time (GCRA)
+    <bucket>.pause              the bucket's pause
+    <bucket>.interval           a learned emission interval in µs (0 or absent: the configured)
+    <bucket>.learned_at         when that interval was learned (the response's send time)
+    <bucket>.relax              responses since then that showed the configured limit again
+    expires                     when the key's TTL runs out: scripts extend it, never shorten it
+
+Constant size per bucket; the key expires once none of it matters any more (see
+``lua/acquire.lua``).
 """
 
 from __future__ import annotations
@@ -18,19 +30,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-__all__ = [
-    "DEFAULT_HASH_KEY",
-    "AccountId",
-    "account_keys",
-    "bucket_key",
-    "pause_key",
-    "quota_key",
-]
+__all__ = ["DEFAULT_HASH_KEY", "AccountId", "account_key"]
 
 DEFAULT_HASH_KEY = b"governor/account/v1"
 
@@ -69,29 +70,8 @@ def _digest(hash_key: bytes, kind: str, value: str) -> str:
     return mac.hexdigest()[:32]
 
 
-def _tag(prefix: str, account: str) -> str:
+def account_key(prefix: str, account: str) -> str:
+    """The Redis key holding the state of ``account`` (an :attr:`AccountId.key`)."""
     if "{" in prefix or "}" in prefix or "{" in account or "}" in account:
         raise ValueError("a key prefix or account key must not contain braces (the hash tag)")
     return f"{prefix}:{{{account}}}"
-
-
-def pause_key(prefix: str, account: str) -> str:
-    """The key of the account-wide pause."""
-    return f"{_tag(prefix, account)}:p"
-
-
-def quota_key(prefix: str, account: str) -> str:
-    """The key of the account's daily quota."""
-    return f"{_tag(prefix, account)}:q"
-
-
-def bucket_key(prefix: str, account: str, bucket: str) -> str:
-    """The key of one rate bucket of the account."""
-    return f"{_tag(prefix, account)}:b:{bucket}"
-
-
-def account_keys(prefix: str, account: str, buckets: Iterable[str]) -> list[str]:
-    """The keys one decision declares, in the order the Lua scripts expect: pause, quota,
-    then one per bucket."""
-    tag = _tag(prefix, account)
-    return [f"{tag}:p", f"{tag}:q", *(f"{tag}:b:{b}" for b in buckets)]

