@@ -7,6 +7,8 @@ The public surface (pinned by ``tests/unit/test_public_api.py``)::
     GovernorSettings                  pydantic-settings: GOVERNOR_* env, .env, TOML
     Decision, Reservation             what a call gets back
     MemoryBackend, AsyncMemoryBackend the in-process backends
+    RedisBackend, AsyncRedisBackend   the shared backends (one EVALSHA per decision)
+    Feedback                          what observe() makes of a response
     Clock, SystemClock, ManualClock   time as a collaborator
     AccountId                         accounts as keyed hashes
     errors                            GovernorError and its tree
@@ -14,13 +16,17 @@ The public surface (pinned by ``tests/unit/test_public_api.py``)::
 
 from governor.aio import AsyncGovernor
 from governor.backends.memory import AsyncMemoryBackend, MemoryBackend
+from governor.backends.redis import AsyncRedisBackend, RedisBackend
 from governor.client import Governor
 from governor.clock import Clock, ManualClock, SystemClock
-from governor.decision import Decision, Reservation
+from governor.decision import Decision, Feedback, Reservation
 from governor.errors import (
+    BackendError,
+    BackendUnavailable,
     ConfigError,
     CostTooLarge,
     GovernorError,
+    IndeterminateOutcome,
     LimitExceeded,
     ProfileError,
     QuotaExhausted,
@@ -40,14 +46,19 @@ __all__ = [
     "AccountId",
     "AsyncGovernor",
     "AsyncMemoryBackend",
+    "AsyncRedisBackend",
+    "BackendError",
+    "BackendUnavailable",
     "Clock",
     "ConfigError",
     "CostTooLarge",
     "DailyQuota",
     "Decision",
+    "Feedback",
     "Governor",
     "GovernorError",
     "GovernorSettings",
+    "IndeterminateOutcome",
     "LimitExceeded",
     "ManualClock",
     "MemoryBackend",
@@ -56,6 +67,7 @@ __all__ = [
     "ProfileError",
     "QuotaExhausted",
     "Rate",
+    "RedisBackend",
     "Reservation",
     "SettingsError",
     "SystemClock",

@@ -42,7 +42,7 @@ class Shell:
         return run
 
 
-@pytest.fixture(params=[k.name for k in KITS])
+@pytest.fixture(params=[pytest.param(k.name, marks=k.marks) for k in KITS])
 def kit(request: pytest.FixtureRequest) -> Iterator[Live]:
     chosen = next(k for k in KITS if k.name == request.param)
     if chosen.skip_reason:

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import fakeredis
+import pytest
 
 from governor import AsyncMemoryBackend, Clock, MemoryBackend
 from governor.backends.redis import AsyncRedisBackend, RedisBackend
-from tests.servers import find_binary
+from governor.embedded import find_binary
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    import pytest
 
 
 class Live(Protocol):
@@ -40,6 +40,7 @@ class Kit:
     name: str
     open: Callable[[pytest.FixtureRequest], AbstractContextManager[Live]]
     skip_reason: str = ""
+    marks: tuple[pytest.MarkDecorator, ...] = ()
 
 
 class MemoryLive:
@@ -89,7 +90,7 @@ def _fakeredis(request: pytest.FixtureRequest) -> Iterator[Live]:
 
 
 class RealRedisLive:
-    """The session's private server (``tests/servers.py``), under a key prefix of this test's
+    """The session's private server (``governor/embedded.py``), under a key prefix of this test's
     own; each backend gets its own client."""
 
     def __init__(self, url: str, prefix: str) -> None:
@@ -114,4 +115,4 @@ def _no_server() -> str:
 
 
 KITS.append(Kit("fakeredis", _fakeredis, _missing("lupa")))
-KITS.append(Kit("redis", _real_redis, _no_server()))
+KITS.append(Kit("redis", _real_redis, _no_server(), (pytest.mark.redis,)))

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import redis
 
     from governor.backends.scripts import Stage
-    from tests.servers import RedisServer
+    from governor.embedded import RedisServer
 
 
 def test_both_backends_offer_the_same_operations() -> None:

@@ -12,8 +12,8 @@ import redis.asyncio
 
 from governor import AsyncGovernor, Governor, ManualClock, MemoryBackend
 from governor.backends.redis import AsyncRedisBackend, RedisBackend
+from governor.embedded import find_binary, start_server
 from tests.integration.probes import POLICY, ROUTE
-from tests.servers import find_binary, start_server
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

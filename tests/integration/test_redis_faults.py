@@ -11,9 +11,9 @@ import redis
 
 from governor import AsyncGovernor, Governor, ManualClock
 from governor.backends.redis import AsyncRedisBackend, RedisBackend
+from governor.embedded import start_server
 from governor.errors import BackendUnavailable, IndeterminateOutcome
 from tests.integration.probes import POLICY, ROUTE, commandstats
-from tests.servers import start_server
 
 pytestmark = pytest.mark.redis
 

