@@ -10,7 +10,6 @@ from governor.backends.memory import AsyncMemoryBackend
 from governor.clock import Clock, SystemClock
 from governor.compose import compose
 from governor.core import Core, Flow, Priority, Sleep, high_priority
-from governor.decision import Decision
 from governor.keys import AccountId
 
 if TYPE_CHECKING:
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from governor.backends.base import AsyncBackend
-    from governor.decision import Feedback, Reservation
+    from governor.decision import Decision, Feedback, Reservation
     from governor.headers import Headers
     from governor.outcome import Body
     from governor.policy import Policy
@@ -61,10 +60,9 @@ class AsyncGovernor:
         core = self._core
         spec = core.spec(route, cost)
         adjustment = core.pending.pop(spec, None) if core.pending else None
-        verdict = await self.backend.decide(
+        return await self.backend.decide(
             core.account, spec, cost, high_priority(priority), 0, adjustment
         )
-        return Decision(verdict, spec.route, cost)
 
     async def reserve(
         self,
@@ -76,11 +74,11 @@ class AsyncGovernor:
     ) -> Reservation:
         """Book the earliest slot and return at once. See ``Governor.reserve``."""
         step = self._core.decide_step(route, cost, priority, timeout_s)
-        verdict = await self.backend.decide(
+        decision = await self.backend.decide(
             self._core.account, step.spec, cost, step.high_priority, step.max_wait_us,
             step.adjustment,
         )
-        return self._core.reservation(step, verdict, timeout_s)
+        return self._core.reservation(step, decision, timeout_s)
 
     async def acquire(
         self,
@@ -100,9 +98,9 @@ class AsyncGovernor:
             self._core.account,
             spec,
             reservation.cost,
-            reservation.marks,
-            reservation.priors,
-            reservation.quota_day,
+            reservation.decision.marks,
+            reservation.decision.priors,
+            reservation.decision.quota_day,
         )
 
     @asynccontextmanager
@@ -166,11 +164,11 @@ class AsyncGovernor:
                     await self.clock.asleep(step.delay_s)
                     step = flow.send(None)
                 else:
-                    verdict = await backend.decide(
+                    decision = await backend.decide(
                         account, step.spec, step.cost, step.high_priority, step.max_wait_us,
                         step.adjustment,
                     )
-                    step = flow.send(verdict)
+                    step = flow.send(decision)
         except StopIteration as stop:
             result: Decision = stop.value
             return result

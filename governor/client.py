@@ -9,7 +9,6 @@ from governor.backends.memory import MemoryBackend
 from governor.clock import Clock, SystemClock
 from governor.compose import compose
 from governor.core import Core, Flow, Priority, Sleep, high_priority
-from governor.decision import Decision
 from governor.keys import AccountId
 
 if TYPE_CHECKING:
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from governor.backends.base import Backend
-    from governor.decision import Feedback, Reservation
+    from governor.decision import Decision, Feedback, Reservation
     from governor.headers import Headers
     from governor.outcome import Body
     from governor.policy import Policy
@@ -73,10 +72,9 @@ class Governor:
         core = self._core
         spec = core.spec(route, cost)
         adjustment = core.pending.pop(spec, None) if core.pending else None
-        verdict = self.backend.decide(
+        return self.backend.decide(
             core.account, spec, cost, high_priority(priority), 0, adjustment
         )
-        return Decision(verdict, spec.route, cost)
 
     def reserve(
         self,
@@ -91,11 +89,11 @@ class Governor:
         when the slot is further away than ``timeout_s``, or
         :class:`~governor.errors.QuotaExhausted`."""
         step = self._core.decide_step(route, cost, priority, timeout_s)
-        verdict = self.backend.decide(
+        decision = self.backend.decide(
             self._core.account, step.spec, cost, step.high_priority, step.max_wait_us,
             step.adjustment,
         )
-        return self._core.reservation(step, verdict, timeout_s)
+        return self._core.reservation(step, decision, timeout_s)
 
     def acquire(
         self,
@@ -116,9 +114,9 @@ class Governor:
             self._core.account,
             spec,
             reservation.cost,
-            reservation.marks,
-            reservation.priors,
-            reservation.quota_day,
+            reservation.decision.marks,
+            reservation.decision.priors,
+            reservation.decision.quota_day,
         )
 
     @contextmanager
@@ -182,11 +180,11 @@ class Governor:
                     self.clock.sleep(step.delay_s)
                     step = flow.send(None)
                 else:
-                    verdict = backend.decide(
+                    decision = backend.decide(
                         account, step.spec, step.cost, step.high_priority, step.max_wait_us,
                         step.adjustment,
                     )
-                    step = flow.send(verdict)
+                    step = flow.send(decision)
         except StopIteration as stop:
             result: Decision = stop.value
             return result

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from governor.decision import Decision, Feedback, Reservation
-from governor.engine import NO_LIMIT_US, QUOTA, CallSpec, Verdict
+from governor.engine import NO_LIMIT_US, QUOTA, CallSpec
 from governor.errors import CostTooLarge, LimitExceeded, QuotaExhausted, WaitTooLong
 from governor.headers import parse_headers, scaled
 from governor.outcome import classify
@@ -54,7 +54,7 @@ class Sleep:
 
 
 Step = Decide | Sleep
-Flow = Generator[Step, Verdict | None, Decision]
+Flow = Generator[Step, Decision | None, Decision]
 
 
 def high_priority(priority: Priority) -> bool:
@@ -112,29 +112,20 @@ class Core:
         return Decide(spec, cost, high_priority(priority), _max_wait_us(timeout_s), adjustment)
 
     @staticmethod
-    def decision(step: Decide, verdict: Verdict) -> Decision:
-        """The public decision for a verdict."""
-        return Decision(verdict, step.spec.route, step.cost)
-
-    @staticmethod
     def denial(decision: Decision, timeout_s: float | None) -> LimitExceeded:
         """The exception for a denied decision."""
         if decision.scope == QUOTA:
             return QuotaExhausted(decision)
         return WaitTooLong(decision, 0.0 if timeout_s is None else timeout_s)
 
-    def reservation(self, step: Decide, verdict: Verdict, timeout_s: float | None) -> Reservation:
-        """A reservation for an allowed verdict; raises the denial otherwise."""
-        decision = self.decision(step, verdict)
-        if not verdict.allowed:
+    def reservation(
+        self, step: Decide, decision: Decision, timeout_s: float | None
+    ) -> Reservation:
+        """A reservation for an allowed decision; raises the denial otherwise."""
+        if not decision.allowed:
             raise self.denial(decision, timeout_s)
         return Reservation(
-            decision,
-            (verdict.now_us + verdict.wait_us) / _US,
-            step.high_priority,
-            verdict.marks,
-            verdict.priors,
-            verdict.quota_day,
+            decision, (decision.now_us + decision.wait_us) / _US, step.high_priority
         )
 
     def acquire_flow(
@@ -148,10 +139,9 @@ class Core:
         step = self.decide_step(route, cost, priority, timeout_s)
         deadline = None if timeout_s is None else self.clock.monotonic() + timeout_s
         while True:
-            verdict = yield step
-            assert verdict is not None
-            decision = self.decision(step, verdict)
-            if verdict.allowed:
+            decision = yield step
+            assert decision is not None
+            if decision.allowed:
                 if decision.wait_s > 0:
                     yield Sleep(decision.wait_s)
                 return decision
@@ -185,7 +175,7 @@ class Core:
             parse_headers(policy.dialect, headers or {}, round(now_us / factor)), factor
         )
         outcome = classify(status, headers, body, policy.dialect)
-        marks = decision.verdict.marks if decision is not None else ()
+        marks = decision.marks if decision is not None else ()
         adjustment = plan(
             spec,
             observation,

@@ -3,11 +3,10 @@ after its response, :class:`Feedback`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from governor.engine import Verdict
     from governor.headers import Observation
     from governor.outcome import Outcome
     from governor.reconcile import Adjustment
@@ -17,7 +16,7 @@ __all__ = ["Decision", "Feedback", "Reservation"]
 _US = 1_000_000
 
 
-class Decision:
+class Decision(NamedTuple):
     """The answer to one call, decided atomically over every scope the call spends from.
 
     ``allowed``
@@ -35,57 +34,41 @@ class Decision:
         (calls already reserved ahead of now).
     ``reset_at``
         Unix epoch seconds at which that scope is whole again (a bucket full, the quota reset).
+    ``route``, ``cost``
+        The route the call was decided for, as the profile writes it, and its weight.
     ``degraded``
         True when the shared state could not be reached and a local fallback decided.
 
-    A thin read-only view over the engine's :class:`~governor.engine.Verdict` (microseconds),
-    so that deciding costs one small object.
+    The engine builds it directly (one small immutable object per decision): the raw fields
+    are integer microseconds on the deciding clock (``now_us``, ``wait_us``, ``reset_us``), and
+    ``marks`` / ``priors`` / ``quota_day`` are what a cancel needs to undo the call.
     """
 
-    __slots__ = ("cost", "degraded", "route", "verdict")
-
-    def __init__(self, verdict: Verdict, route: str, cost: int = 1, degraded: bool = False):
-        self.verdict = verdict
-        self.route = route
-        self.cost = cost
-        self.degraded = degraded
-
-    @property
-    def allowed(self) -> bool:
-        """Whether the call may go (after ``wait_s``)."""
-        return self.verdict.allowed
+    allowed: bool
+    now_us: int
+    wait_us: int
+    scope: str
+    remaining: int
+    reset_us: int
+    marks: tuple[int, ...] = ()
+    priors: tuple[int, ...] = ()
+    quota_day: int = -1
+    route: str = ""
+    cost: int = 1
+    degraded: bool = False
 
     @property
     def wait_s(self) -> float:
         """Seconds to wait before acting; for a denial, the wait that was refused."""
-        return self.verdict.wait_us / _US
-
-    @property
-    def scope(self) -> str:
-        """The scope that bound the decision."""
-        return self.verdict.scope
-
-    @property
-    def remaining(self) -> int:
-        """Tokens left in ``scope`` after this call (negative: in debt)."""
-        return self.verdict.remaining
+        return self.wait_us / _US
 
     @property
     def reset_at(self) -> float:
         """Unix epoch seconds at which ``scope`` is whole again."""
-        return self.verdict.reset_us / _US
+        return self.reset_us / _US
 
     def __bool__(self) -> bool:
-        return self.verdict.allowed
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Decision):
-            return NotImplemented
-        return (self.verdict[:6], self.route, self.cost, self.degraded) == (
-            other.verdict[:6], other.route, other.cost, other.degraded)
-
-    def __hash__(self) -> int:
-        return hash((self.verdict[:6], self.route, self.cost, self.degraded))
+        return self.allowed
 
     def __repr__(self) -> str:
         return (
@@ -107,9 +90,6 @@ class Reservation:
     decision: Decision
     ready_at: float
     high_priority: bool = False
-    marks: tuple[int, ...] = field(default=(), repr=False)
-    priors: tuple[int, ...] = field(default=(), repr=False)
-    quota_day: int = field(default=-1, repr=False)
 
     @property
     def route(self) -> str:

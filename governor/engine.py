@@ -45,7 +45,9 @@ Refund
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from governor.decision import Decision
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -61,7 +63,6 @@ __all__ = [
     "CallSpec",
     "QuotaSpec",
     "QuotaState",
-    "Verdict",
     "apply",
     "decide",
     "refund",
@@ -71,8 +72,8 @@ PAUSE = "pause"
 QUOTA = "quota"
 # A wait bound that means "no timeout": about 35 years, and still exact in a Lua double.
 NO_LIMIT_US = 1 << 50
-# Builds a Verdict without the NamedTuple's Python-level __new__ (the allow path is hot).
-_verdict = tuple.__new__
+# Builds a Decision without the NamedTuple's Python-level __new__ (the allow path is hot).
+_new = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,26 +140,6 @@ class QuotaState:
     next_used: int = 0
 
 
-class Verdict(NamedTuple):
-    """The engine's answer, in microseconds; shells turn it into a public ``Decision``.
-
-    ``marks`` are the buckets' ``tat_us`` after the call and ``priors`` before it (a refund
-    restores a prior while the mark is still in place); ``quota_day`` is the day charged.
-    ``scope`` is the scope that set the wait, or when nothing had to wait, the one with the
-    fewest tokens left; ``remaining`` and ``reset_us`` describe that scope.
-    """
-
-    allowed: bool
-    now_us: int
-    wait_us: int
-    scope: str
-    remaining: int
-    reset_us: int
-    marks: tuple[int, ...] = ()
-    priors: tuple[int, ...] = ()
-    quota_day: int = -1
-
-
 def _quota_counts(state: QuotaState, today: int) -> tuple[int, int]:
     """Counts for (today, tomorrow), rolling the state forward if its day has passed."""
     if state.day >= today:
@@ -188,7 +169,7 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
     high_priority: bool,
     now_us: int,
     max_wait_us: int,
-) -> Verdict:
+) -> Decision:
     """Decide one call and, only if it is allowed, spend from every scope (see module doc)."""
     # Written for speed (it is the hot path of every backend): plain loops, no helpers.
     grant = now_us
@@ -220,7 +201,8 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
         today = now_us // q.day_us
         q_day = grant // q.day_us
         if q_day > today + 1:  # granted more than a day ahead: refuse rather than count it nowhere
-            return Verdict(False, now_us, wait, scope or QUOTA, 0, grant)
+            return Decision(False, now_us, wait, scope or QUOTA, 0, grant, route=spec.route,
+                            cost=cost)
         if quota.day == today:  # the usual case, inline
             used = quota.used if q_day == today else quota.next_used
         else:
@@ -229,7 +211,8 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
         cap = q.limit if high_priority else q.limit - q.reserve
         if used + cost > cap:
             reset = (q_day + 1) * q.day_us
-            return Verdict(False, now_us, reset - now_us, QUOTA, cap - used, reset)
+            return Decision(False, now_us, reset - now_us, QUOTA, cap - used, reset,
+                            route=spec.route, cost=cost)
         q_left = cap - used - cost
         if wait <= max_wait_us:
             if quota.day == today and q_day == today:
@@ -237,7 +220,7 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
             else:
                 _add_quota(quota, today, q_day, cost)
     if wait > max_wait_us:
-        return Verdict(False, now_us, wait, scope, 0, grant)
+        return Decision(False, now_us, wait, scope, 0, grant, route=spec.route, cost=cost)
 
     marks: tuple[int, ...] = ()
     priors: tuple[int, ...] = ()
@@ -262,9 +245,10 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
         remaining, reset_us, tightest = q_left, (q_day + 1) * q.day_us, QUOTA
     if scope == PAUSE:
         reset_us = grant
-    return _verdict(
-        Verdict,
-        (True, now_us, wait, scope or tightest, remaining, reset_us, marks, priors, q_day),
+    return _new(
+        Decision,
+        (True, now_us, wait, scope or tightest, remaining, reset_us, marks, priors, q_day,
+         spec.route, cost, False),
     )
 
 

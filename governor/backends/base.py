@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from governor.engine import CallSpec, Verdict
+    from governor.decision import Decision
+    from governor.engine import CallSpec
     from governor.reconcile import Adjustment
 
 __all__ = ["AsyncBackend", "Backend"]
@@ -31,7 +32,7 @@ class Backend(Protocol):
         high_priority: bool,
         max_wait_us: int,
         adjustment: Adjustment | None = None,
-    ) -> Verdict:
+    ) -> Decision:
         """Apply ``adjustment`` (a response's reconcile riding along), then decide one call
         atomically; spend from every scope only if it is allowed."""
         ...
@@ -69,7 +70,7 @@ class AsyncBackend(Protocol):
         high_priority: bool,
         max_wait_us: int,
         adjustment: Adjustment | None = None,
-    ) -> Verdict:
+    ) -> Decision:
         """Apply ``adjustment``, then decide one call atomically (see :class:`Backend`)."""
         ...
 

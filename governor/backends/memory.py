@@ -16,7 +16,8 @@ from governor.engine import BucketState, QuotaState, apply, decide, refund
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from governor.engine import CallSpec, Verdict
+    from governor.decision import Decision
+    from governor.engine import CallSpec
     from governor.reconcile import Adjustment
 
 __all__ = ["AsyncMemoryBackend", "MemoryBackend"]
@@ -69,7 +70,7 @@ class MemoryBackend:
         high_priority: bool,
         max_wait_us: int,
         adjustment: Adjustment | None = None,
-    ) -> Verdict:
+    ) -> Decision:
         lock = self._lock
         lock.acquire()  # not ``with``: half the cost, and this is the hot path
         try:
@@ -152,7 +153,7 @@ class AsyncMemoryBackend:
         high_priority: bool,
         max_wait_us: int,
         adjustment: Adjustment | None = None,
-    ) -> Verdict:
+    ) -> Decision:
         return self.sync.decide(account, spec, cost, high_priority, max_wait_us, adjustment)
 
     async def apply(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:

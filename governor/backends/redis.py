@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from governor.clock import Clock
-    from governor.engine import CallSpec, Verdict
+    from governor.decision import Decision
+    from governor.engine import CallSpec
     from governor.reconcile import Adjustment
 
 __all__ = ["AsyncRedisBackend", "RedisBackend"]
@@ -146,11 +147,11 @@ class RedisBackend:
         high_priority: bool,
         max_wait_us: int,
         adjustment: Adjustment | None = None,
-    ) -> Verdict:
+    ) -> Decision:
         plan, packed = self._calls.acquire(
             account, spec, cost, high_priority, max_wait_us, adjustment
         )
-        return self._calls.verdict(plan, self._run(plan, packed))
+        return self._calls.decision(plan, self._run(plan, packed), spec.route, cost)
 
     def refund(
         self,
@@ -263,11 +264,11 @@ class AsyncRedisBackend:
         high_priority: bool,
         max_wait_us: int,
         adjustment: Adjustment | None = None,
-    ) -> Verdict:
+    ) -> Decision:
         plan, packed = self._calls.acquire(
             account, spec, cost, high_priority, max_wait_us, adjustment
         )
-        return self._calls.verdict(plan, await self._run(plan, packed))
+        return self._calls.decision(plan, await self._run(plan, packed), spec.route, cost)
 
     async def refund(
         self,

@@ -4,7 +4,7 @@ Both Redis backends (sync and asyncio) share this module and only do I/O. A deci
 ``EVALSHA`` of ``lua/acquire.lua``; its bytes are packed here, with the key and the static
 arguments of each (account, spec) packed once and cached, so the hot path only formats the four
 arguments that change from call to call. The reply, one string of integers (far cheaper for
-redis-py to read than an array), becomes a :class:`~governor.engine.Verdict`.
+redis-py to read than an array), becomes a :class:`~governor.decision.Decision`.
 
 The backends send these bytes on a pooled connection themselves instead of through redis-py's
 ``execute_command`` or ``Script``: those retry a command after a timeout (redis-py's default
@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Literal
 from redis.exceptions import BusyLoadingError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from governor.engine import PAUSE, QUOTA, Verdict
+from governor.decision import Decision
+from governor.engine import PAUSE, QUOTA
 from governor.errors import BackendError, BackendUnavailable, IndeterminateOutcome
 from governor.keys import account_key
 
@@ -200,11 +201,11 @@ class Calls:
         return plan, packed
 
     @staticmethod
-    def verdict(plan: Plan, reply: bytes | str) -> Verdict:
-        """The verdict of an acquire reply (see the reply shape in ``acquire.lua``)."""
+    def decision(plan: Plan, reply: bytes | str, route: str, cost: int) -> Decision:
+        """The decision of an acquire reply (see the reply shape in ``acquire.lua``)."""
         r = list(map(int, reply.split()))
         n = (len(r) - 7) >> 1
-        return Verdict(
+        return Decision(
             r[0] == 1,
             r[1],
             r[2],
@@ -214,6 +215,8 @@ class Calls:
             tuple(r[7 : 7 + n]),
             tuple(r[7 + n :]),
             r[6],
+            route,
+            cost,
         )
 
     def refund(

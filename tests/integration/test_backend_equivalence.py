@@ -17,13 +17,15 @@ from hypothesis import strategies as st
 
 from governor import DailyQuota, ManualClock, MemoryBackend, Rate
 from governor.backends.redis import RedisBackend
-from governor.engine import NO_LIMIT_US, Verdict
+from governor.engine import NO_LIMIT_US
 from governor.policy import Policy
 from governor.reconcile import Adjustment
 from governor.routing import Route
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from governor.decision import Decision
 
 POLICY = Policy(
     {"a": Rate(5, 1.0, burst=2), "b": Rate(20, 60.0), "c": Rate(3, 60.0, burst=3)},
@@ -80,7 +82,7 @@ def _run(ops: list[tuple[Any, ...]], backend_for: Callable[[ManualClock], Any]) 
     clock = ManualClock(1_767_225_600.0 - 30.0)  # shortly before a UTC midnight
     reference = MemoryBackend(clock)
     backend = backend_for(clock)
-    granted: list[tuple[str, int, Verdict]] = []
+    granted: list[tuple[str, int, Decision]] = []
     try:
         for op in ops:
             if op[0] == "decide":
