@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from governor.decision import Decision, Feedback, Reservation
-from governor.engine import NO_LIMIT_US, QUOTA, CallSpec
+from governor.engine import NO_LIMIT_US, QUOTA, BucketSpec, CallSpec
 from governor.errors import CostTooLarge, LimitExceeded, QuotaExhausted, WaitTooLong
 from governor.headers import parse_headers, scaled
 from governor.outcome import classify
@@ -33,6 +33,7 @@ Priority = Literal["normal", "high"]
 """``"high"`` may spend the daily quota's reserve (a password reset); ``"normal"`` may not."""
 
 _US = 1_000_000
+_ACCOUNT = BucketSpec("", 1, 1, 1)  # the key of account-wide pauses in Core.paused
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ def _max_wait_us(timeout_s: float | None) -> int:
 class Core:
     """Route resolution, cost checks and decision building for one account and policy."""
 
-    __slots__ = ("_specs", "account", "clock", "pending", "policy")
+    __slots__ = ("_specs", "account", "clock", "paused", "pending", "policy")
 
     def __init__(self, policy: Policy, account: str, clock: Clock) -> None:
         self.policy = policy
@@ -86,6 +87,9 @@ class Core:
         self._specs: dict[str, CallSpec] = {}
         # Reconcile adjustments that ride along with the next decision of their route.
         self.pending: dict[CallSpec, Adjustment] = {}
+        # Pauses this process has learned, by bucket ("" = the account): a caller that wakes
+        # from its sleep checks them before it goes (no round trip).
+        self.paused: dict[str, int] = {}
 
     def spec(self, route: str, cost: int = 1) -> CallSpec:
         """The scopes of ``route``; refuses a cost no scope could ever grant."""
@@ -134,7 +138,9 @@ class Core:
         """Decide, sleep once if the call was reserved ahead, and return the decision.
 
         A wait longer than the timeout fails at once and spends nothing. A spent quota is waited
-        out (until its reset) only when the reset falls within the timeout.
+        out (until its reset) only when the reset falls within the timeout. A pause this
+        process learned while the caller slept (a 429 seen by another thread or task) holds the
+        caller until it ends.
         """
         step = self.decide_step(route, cost, priority, timeout_s)
         deadline = None if timeout_s is None else self.clock.monotonic() + timeout_s
@@ -144,6 +150,9 @@ class Core:
             if decision.allowed:
                 if decision.wait_s > 0:
                     yield Sleep(decision.wait_s)
+                    held_us = self.paused_for(step.spec)
+                    if held_us > 0:
+                        yield Sleep(held_us / _US)
                 return decision
             left_s = None if deadline is None else deadline - self.clock.monotonic()
             if decision.scope != QUOTA or (left_s is not None and decision.wait_s > left_s):
@@ -151,6 +160,13 @@ class Core:
             yield Sleep(decision.wait_s)
             left_s = None if deadline is None else max(deadline - self.clock.monotonic(), 0.0)
             step = Decide(step.spec, cost, step.high_priority, _max_wait_us(left_s))
+
+    def paused_for(self, spec: CallSpec) -> int:
+        """Microseconds until the pauses this process knows of let a call of ``spec`` go."""
+        if not self.paused:
+            return 0
+        until = max(self.paused.get(b.name, 0) for b in (*spec.buckets, _ACCOUNT))
+        return max(until - self.clock.now_us(), 0)
 
     def observe(
         self,
@@ -194,6 +210,16 @@ class Core:
         if earlier is not None:
             adjustment = earlier.merge(adjustment)
         if adjustment.urgent:
+            if adjustment.bucket_pause_us:
+                self._learn_pause(adjustment.bucket, adjustment.bucket_pause_us)
+            if adjustment.account_pause_us:
+                self._learn_pause("", adjustment.account_pause_us)
             return feedback, adjustment
         self.pending[spec] = adjustment
         return feedback, None
+
+    def _learn_pause(self, scope: str, until_us: int) -> None:
+        self.paused[scope] = max(self.paused.get(scope, 0), until_us)
+        now_us = self.clock.now_us()
+        for name in [n for n, t in self.paused.items() if t <= now_us]:
+            del self.paused[name]

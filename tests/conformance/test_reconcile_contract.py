@@ -101,3 +101,4 @@ def test_hostile_headers_are_ignored(make: Make, clock: ManualClock) -> None:
     assert feedback.observation.problems
     clock.advance(1)
     assert gov.try_acquire(EMAIL).allowed
+
