@@ -1,0 +1,105 @@
+"""Reconcile on a real server: what it costs in round trips, and a fleet following a drop."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from governor import Governor, Policy, load_profile
+from governor.backends.redis import RedisBackend
+from tests.integration.probes import commandstats
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+
+    import redis
+
+EMAIL = "POST /v1/email"
+SCALE = 3.0  # a provider minute lasts 3 s: 120/min is one call per 25 ms, 10/min one per 0.3 s
+RATE_429 = {"message": "Your account reached its rate limit of 120 requests/min. #MS42903"}
+
+
+def _policy() -> Policy:
+    return Policy.from_profile(load_profile("mailersend").resolve("starter"), time_scale=SCALE)
+
+
+def _gov(url: str, prefix: str) -> Governor:
+    return Governor(_policy(), RedisBackend.from_url(url, prefix=prefix), account="fleet")
+
+
+@pytest.mark.redis
+def test_reconcile_costs_one_round_trip_and_a_quiet_response_none(
+    redis_url: str, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    gov = _gov(redis_url, key_prefix)
+    d = gov.acquire(EMAIL)
+    redis_client.config_resetstat()
+
+    gov.observe(EMAIL, 202, {"content-type": "application/json"}, decision=d)
+    assert commandstats(redis_client) == {}  # nothing new: nothing written, nothing sent
+
+    reset = int(time.time() / (SCALE / 60)) + 20  # the provider's (scaled) clock
+    gov.observe(EMAIL, 202, {"x-ratelimit-remaining": "3", "x-ratelimit-reset": str(reset)},
+                decision=d)
+    assert commandstats(redis_client) == {}  # a debit rides along with the next decision
+    gov.try_acquire(EMAIL)
+    assert commandstats(redis_client).get("evalsha") == 1
+
+    redis_client.config_resetstat()
+    gov.observe(EMAIL, 429, {"retry-after": "7"}, RATE_429, decision=d)
+    assert commandstats(redis_client).get("evalsha") == 1  # a pause: written at once
+    gov.close()
+
+
+def _worker(url: str, prefix: str, stop: float, out: Queue[list[float]]) -> None:
+    gov = _gov(url, prefix)
+    grants = []
+    while True:
+        reservation = gov.reserve(EMAIL)
+        if reservation.ready_at >= stop:
+            gov.cancel(reservation)
+            break
+        time.sleep(max(0.0, reservation.ready_at - time.time()))
+        grants.append(reservation.ready_at)
+    gov.close()
+    out.put(grants)
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_after_one_response_announcing_10_per_minute_every_process_follows(
+    redis_url: str, key_prefix: str
+) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    out: Queue[list[float]] = ctx.Queue()
+    start = time.time() + 3.0  # the workers' interpreters start meanwhile
+    stop = start + 4.0
+    procs = [ctx.Process(target=_worker, args=(redis_url, key_prefix, stop, out))
+             for _ in range(8)]
+    for p in procs:
+        p.start()
+    try:
+        observer = _gov(redis_url, key_prefix)
+        time.sleep(max(0.0, start + 1.0 - time.time()))
+        drop = time.time()
+        observer.observe(EMAIL, 202, {"x-ratelimit-limit": "10"})  # under review, learned
+        results = [out.get(timeout=60) for _ in procs]
+        observer.close()
+    finally:
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.kill()
+    granted = sorted(t for grants in results for t in grants)
+    before = [t for t in granted if t < drop]
+    assert len(before) > 20  # the fleet was sending at 120/min before the drop
+    # Each worker holds at most one reservation made before the drop (one interval ahead).
+    after = [t for t in granted if t > drop + 8 * SCALE / 120]
+    gaps = [b - a for a, b in itertools.pairwise(after)]
+    assert after
+    assert min(gaps) >= SCALE / 10 - 1e-6  # 10 per (scaled) minute from then on
+    assert len(after) <= (stop - drop) / (SCALE / 10) + 1
