@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from governor.backends.fallback import AsyncFallbackBackend, FallbackBackend
 from governor.backends.memory import AsyncMemoryBackend, MemoryBackend
+from governor.backends.redis import AsyncRedisBackend, RedisBackend
 from governor.clock import Clock, SystemClock
 from governor.settings import GovernorSettings
 
@@ -37,14 +39,14 @@ def compose(
     clock = SystemClock()
     backend: Any
     if settings.redis_url is not None:
-        # Imported here: redis-py adds ~90 ms to ``import governor`` for memory-only users.
-        from governor.backends.redis import (  # noqa: PLC0415
-            AsyncRedisBackend,
-            RedisBackend,
-        )
-
-        redis_backend = AsyncRedisBackend if asynchronous else RedisBackend
-        backend = redis_backend.from_url(settings.redis_url, prefix=settings.key_prefix)
+        mode, fleet = settings.failure_policy, settings.fleet_size
+        url, prefix = settings.redis_url, settings.key_prefix
+        if asynchronous:
+            primary = AsyncRedisBackend.from_url(url, prefix=prefix)
+            backend = AsyncFallbackBackend(primary, mode=mode, fleet_size=fleet)
+        else:
+            sync = RedisBackend.from_url(url, prefix=prefix)
+            backend = FallbackBackend(sync, mode=mode, fleet_size=fleet)
     else:
         backend = AsyncMemoryBackend(clock=clock) if asynchronous else MemoryBackend(clock)
     return Parts(settings.policy(), backend, settings.account_id(), clock)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -72,6 +72,14 @@ class GovernorSettings(BaseSettings):
     max_pause_s: float = Field(
         900.0, gt=0, le=86_400, allow_inf_nan=False,
         description="No response can pause the fleet longer than this (seconds).",
+    )
+    failure_policy: Literal["degrade", "closed", "open"] = Field(
+        "degrade", description="When Redis fails: decide locally on this process's share "
+        "('degrade'), refuse every call ('closed'), or allow every call ('open').",
+    )
+    fleet_size: int = Field(
+        1, ge=1, le=100_000, description="Processes sharing the account: in 'degrade', each "
+        "takes 1/fleet_size of every limit.",
     )
     relax_after: int = Field(
         3, ge=0, description="Responses showing the configured limit again that lift a learned "

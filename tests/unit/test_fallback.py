@@ -1,0 +1,154 @@
+"""The failure policy: a breaker, and what a decision is when the shared backend is down."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import pytest
+
+from governor import BackendUnavailable, Governor, IndeterminateOutcome, ManualClock, Policy
+from governor.backends.fallback import FallbackBackend
+from governor.backends.memory import MemoryBackend
+from governor.breaker import CircuitBreaker
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from governor.decision import Decision
+    from governor.engine import CallSpec
+    from governor.reconcile import Adjustment
+
+
+class Flaky:
+    """A primary that fails while ``down`` (before sending, or with a lost reply)."""
+
+    def __init__(self, clock: ManualClock, lost_reply: bool = False) -> None:
+        self.inner = MemoryBackend(clock)
+        self.clock = clock
+        self.down = False
+        self.calls = 0
+        self.lost_reply = lost_reply
+
+    def _check(self) -> None:
+        self.calls += 1
+        if self.down:
+            if self.lost_reply:
+                raise IndeterminateOutcome("reply lost")
+            raise BackendUnavailable("connection refused")
+
+    def decide(self, account: str, spec: CallSpec, cost: int, high_priority: bool,
+               max_wait_us: int, adjustment: Adjustment | None = None) -> Decision:
+        self._check()
+        return self.inner.decide(account, spec, cost, high_priority, max_wait_us, adjustment)
+
+    def refund(self, account: str, spec: CallSpec, cost: int, marks: Sequence[int],
+               priors: Sequence[int], quota_day: int) -> None:
+        self._check()
+        self.inner.refund(account, spec, cost, marks, priors, quota_day)
+
+    def apply(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
+        self._check()
+        self.inner.apply(account, spec, adjustment)
+
+    def close(self) -> None:
+        pass
+
+
+def setup(mode: str = "degrade", fleet_size: int = 4, lost_reply: bool = False
+          ) -> tuple[Governor, Flaky, FallbackBackend, ManualClock]:
+    clock = ManualClock()
+    primary = Flaky(clock, lost_reply)
+    backend = FallbackBackend(primary, mode=mode, fleet_size=fleet_size,  # type: ignore[arg-type]
+                              breaker=CircuitBreaker(3, 5.0))
+    gov = Governor(Policy.of({"api": "8/second"}, quota="100/day"), backend, clock=clock)
+    return gov, primary, backend, clock
+
+
+def test_breaker_opens_after_threshold_and_probes_after_reset() -> None:
+    b = CircuitBreaker(3, 5.0)
+    assert [b.failure(0.0) for _ in range(3)] == [False, False, True]
+    assert b.state(1.0) == "open"
+    assert not b.allow(1.0)
+    assert b.allow(5.0)  # the half-open probe
+    assert not b.allow(5.1)  # only one at a time
+    assert not b.failure(5.2)  # failed probe: open again
+    assert not b.allow(9.0)
+    assert b.allow(10.3)
+    assert b.success()
+    assert b.state(10.4) == "closed"
+
+
+def test_healthy_primary_decides_and_nothing_is_degraded() -> None:
+    gov, primary, backend, _ = setup()
+    assert not gov.try_acquire().degraded
+    assert backend.stats.degraded == 0
+    assert primary.calls == 1
+
+
+@pytest.mark.parametrize("lost_reply", [False, True])
+def test_degrade_decides_locally_on_the_process_share(lost_reply: bool) -> None:
+    gov, primary, backend, clock = setup(fleet_size=4, lost_reply=lost_reply)
+    primary.down = True
+    granted = 0
+    for _ in range(400):  # 10 s
+        d = gov.try_acquire()
+        assert d.degraded
+        granted += d.allowed
+        clock.advance(0.025)
+    assert granted == 20  # 8/s shared by 4 processes: 2/s for this one
+    assert primary.calls == 4  # 3 failures opened the breaker; then one probe per 5 s
+    assert backend.stats.opened == 1
+
+
+def test_the_breaker_stops_asking_and_a_probe_brings_the_primary_back() -> None:
+    gov, primary, _, clock = setup()
+    primary.down = True
+    for _ in range(5):
+        gov.try_acquire()
+    assert primary.calls == 3
+    primary.down = False
+    clock.advance(5.0)
+    assert not gov.try_acquire().degraded  # the probe succeeded
+    assert primary.calls == 4
+
+
+def test_closed_policy_refuses_with_a_clear_error() -> None:
+    gov, primary, _, _ = setup(mode="closed")
+    primary.down = True
+    with pytest.raises(BackendUnavailable, match="failure policy is 'closed'"):
+        gov.try_acquire()
+
+
+def test_open_policy_allows_every_call_and_says_so() -> None:
+    gov, primary, backend, _ = setup(mode="open")
+    primary.down = True
+    decisions = [gov.try_acquire() for _ in range(50)]
+    assert all(d.allowed and d.degraded for d in decisions)
+    assert backend.stats.degraded == 50
+
+
+def test_the_transition_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    gov, primary, _, clock = setup()
+    primary.down = True
+    with caplog.at_level(logging.WARNING, logger="governor"):
+        for _ in range(10):
+            gov.try_acquire()
+        primary.down = False
+        clock.advance(5.0)
+        gov.try_acquire()
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2
+    assert "deciding with policy 'degrade'" in messages[0]
+    assert "back" in messages[1]
+
+
+def test_a_local_reservation_is_cancelled_locally() -> None:
+    gov, primary, _, _ = setup(fleet_size=8)  # 1 per second locally
+    primary.down = True
+    for _ in range(3):
+        gov.try_acquire()
+    r = gov.reserve()
+    assert r.decision.degraded
+    gov.cancel(r)
+    assert gov.reserve().wait_s == pytest.approx(r.wait_s)
