@@ -9,6 +9,7 @@ The public surface (pinned by ``tests/unit/test_public_api.py``)::
     MemoryBackend, AsyncMemoryBackend the in-process backends
     RedisBackend, AsyncRedisBackend   the shared backends (one EVALSHA per decision)
     Feedback                          what observe() makes of a response
+    Hooks, PrometheusHooks            decisions and responses reported, as metrics
     Clock, SystemClock, ManualClock   time as a collaborator
     AccountId                         accounts as keyed hashes
     errors                            GovernorError and its tree
@@ -34,6 +35,7 @@ from governor.errors import (
     UnknownRoute,
     WaitTooLong,
 )
+from governor.hooks import Hooks, PrometheusHooks
 from governor.keys import AccountId
 from governor.limits import DailyQuota, Rate, parse_quota, parse_rate
 from governor.policy import Policy
@@ -58,6 +60,7 @@ __all__ = [
     "Governor",
     "GovernorError",
     "GovernorSettings",
+    "Hooks",
     "IndeterminateOutcome",
     "LimitExceeded",
     "ManualClock",
@@ -65,6 +68,7 @@ __all__ = [
     "Policy",
     "Profile",
     "ProfileError",
+    "PrometheusHooks",
     "QuotaExhausted",
     "Rate",
     "RedisBackend",

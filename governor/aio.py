@@ -10,6 +10,7 @@ from governor.backends.memory import AsyncMemoryBackend
 from governor.clock import Clock, SystemClock
 from governor.compose import compose
 from governor.core import Core, Flow, Priority, Sleep, high_priority
+from governor.hooks import Hooks, call_hook
 from governor.keys import AccountId
 
 if TYPE_CHECKING:
@@ -38,11 +39,13 @@ class AsyncGovernor:
         *,
         account: str | AccountId = "default",
         clock: Clock | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self.clock: Clock = clock or getattr(backend, "clock", None) or SystemClock()
         self.backend: AsyncBackend = backend or AsyncMemoryBackend(clock=self.clock)
         self.account = account if isinstance(account, AccountId) else AccountId.from_label(account)
         self.policy = policy
+        self.hooks = hooks
         self._core = Core(policy, self.account.key, self.clock)
 
     @classmethod
@@ -60,9 +63,12 @@ class AsyncGovernor:
         core = self._core
         spec = core.spec(route, cost)
         adjustment = core.pending.pop(spec, None) if core.pending else None
-        return await self.backend.decide(
+        decision = await self.backend.decide(
             core.account, spec, cost, high_priority(priority), 0, adjustment
         )
+        if self.hooks is not None:
+            call_hook(self.hooks.on_decision, decision)
+        return decision
 
     async def reserve(
         self,
@@ -78,6 +84,8 @@ class AsyncGovernor:
             self._core.account, step.spec, cost, step.high_priority, step.max_wait_us,
             step.adjustment,
         )
+        if self.hooks is not None:
+            call_hook(self.hooks.on_decision, decision)
         return self._core.reservation(step, decision, timeout_s)
 
     async def acquire(
@@ -135,6 +143,8 @@ class AsyncGovernor:
         feedback, urgent = self._core.observe(route, status, headers, body, decision, sent_at_us)
         if urgent is not None:
             await self.backend.apply(self._core.account, self._core.spec(route), urgent)
+        if self.hooks is not None:
+            call_hook(self.hooks.on_feedback, route, status, feedback)
         return feedback
 
     async def aclose(self) -> None:
@@ -168,6 +178,8 @@ class AsyncGovernor:
                         account, step.spec, step.cost, step.high_priority, step.max_wait_us,
                         step.adjustment,
                     )
+                    if self.hooks is not None:
+                        call_hook(self.hooks.on_decision, decision)
                     step = flow.send(decision)
         except StopIteration as stop:
             result: Decision = stop.value

@@ -9,6 +9,7 @@ from governor.backends.memory import MemoryBackend
 from governor.clock import Clock, SystemClock
 from governor.compose import compose
 from governor.core import Core, Flow, Priority, Sleep, high_priority
+from governor.hooks import Hooks, call_hook
 from governor.keys import AccountId
 
 if TYPE_CHECKING:
@@ -48,11 +49,13 @@ class Governor:
         *,
         account: str | AccountId = "default",
         clock: Clock | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self.clock: Clock = clock or getattr(backend, "clock", None) or SystemClock()
         self.backend: Backend = backend or MemoryBackend(self.clock)
         self.account = account if isinstance(account, AccountId) else AccountId.from_label(account)
         self.policy = policy
+        self.hooks = hooks
         self._core = Core(policy, self.account.key, self.clock)
 
     @classmethod
@@ -72,9 +75,12 @@ class Governor:
         core = self._core
         spec = core.spec(route, cost)
         adjustment = core.pending.pop(spec, None) if core.pending else None
-        return self.backend.decide(
+        decision = self.backend.decide(
             core.account, spec, cost, high_priority(priority), 0, adjustment
         )
+        if self.hooks is not None:
+            call_hook(self.hooks.on_decision, decision)
+        return decision
 
     def reserve(
         self,
@@ -93,6 +99,8 @@ class Governor:
             self._core.account, step.spec, cost, step.high_priority, step.max_wait_us,
             step.adjustment,
         )
+        if self.hooks is not None:
+            call_hook(self.hooks.on_decision, decision)
         return self._core.reservation(step, decision, timeout_s)
 
     def acquire(
@@ -151,6 +159,8 @@ class Governor:
         feedback, urgent = self._core.observe(route, status, headers, body, decision, sent_at_us)
         if urgent is not None:
             self.backend.apply(self._core.account, self._core.spec(route), urgent)
+        if self.hooks is not None:
+            call_hook(self.hooks.on_feedback, route, status, feedback)
         return feedback
 
     def close(self) -> None:
@@ -184,6 +194,8 @@ class Governor:
                         account, step.spec, step.cost, step.high_priority, step.max_wait_us,
                         step.adjustment,
                     )
+                    if self.hooks is not None:
+                        call_hook(self.hooks.on_decision, decision)
                     step = flow.send(decision)
         except StopIteration as stop:
             result: Decision = stop.value

@@ -12,7 +12,8 @@ from governor import AsyncGovernor, Governor
 PUBLIC = {
     "AccountId", "AsyncGovernor", "AsyncMemoryBackend", "AsyncRedisBackend", "BackendError",
     "BackendUnavailable", "Clock", "ConfigError", "CostTooLarge", "DailyQuota", "Decision",
-    "Feedback", "Governor", "GovernorError", "GovernorSettings", "IndeterminateOutcome",
+    "Feedback", "Governor", "GovernorError", "GovernorSettings", "Hooks", "IndeterminateOutcome",
+    "PrometheusHooks",
     "LimitExceeded", "RedisBackend",
     "ManualClock", "MemoryBackend", "Policy", "Profile", "ProfileError", "QuotaExhausted", "Rate",
     "Reservation", "SettingsError", "SystemClock", "UnknownRoute", "WaitTooLong", "__version__",
