@@ -34,10 +34,11 @@ from governor.engine import BucketSpec, CallSpec, QuotaSpec
 from governor.errors import BackendError, BackendUnavailable
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from governor.backends.base import AsyncBackend, Backend
     from governor.reconcile import Adjustment
+    from governor.status import Snapshot
 
 __all__ = ["AsyncFallbackBackend", "FailurePolicy", "FallbackBackend", "FallbackStats"]
 
@@ -215,6 +216,11 @@ class FallbackBackend:
                 fb.failed(exc)
             else:
                 fb.succeeded()
+
+    def snapshot(self, account: str) -> Snapshot:
+        """The primary's state of the account (its ``snapshot``)."""
+        read: Callable[[str], Snapshot] = self.primary.snapshot  # type: ignore[attr-defined]
+        return read(account)
 
     def close(self) -> None:
         self.primary.close()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from governor.clock import Clock, SystemClock
 from governor.engine import BucketState, QuotaState, apply, decide, refund
+from governor.status import BucketSnapshot, Snapshot
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -115,6 +116,17 @@ class MemoryBackend:
             acc.pause_until_us = apply(
                 spec, acc.states(spec), acc.quota, acc.pause_until_us, adjustment,
                 self._now_us(),
+            )
+
+    def snapshot(self, account: str) -> Snapshot:
+        """The account's state now (for ``governor status``)."""
+        with self._lock:
+            acc = self._account(account)
+            return Snapshot(
+                self._now_us(), acc.pause_until_us, acc.quota.day, acc.quota.used,
+                acc.quota.next_used,
+                {n: BucketSnapshot(b.tat_us, b.pause_until_us, b.interval_us)
+                 for n, b in acc.buckets.items()},
             )
 
     def pause(self, account: str, until_us: int, bucket: str | None = None) -> None:

@@ -30,7 +30,9 @@ from redis.exceptions import (
 from redis.retry import Retry
 
 from governor.backends.scripts import Calls, Stage, Target, failure, slot_moving
-from governor.errors import BackendError
+from governor.errors import BackendError, BackendUnavailable
+from governor.keys import account_key
+from governor.status import Snapshot, from_hash
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -171,6 +173,16 @@ class RedisBackend:
     def pause(self, account: str, until_us: int, bucket: str | None = None) -> None:
         """Hold every call of ``account`` (or of one bucket) until ``until_us``; never shortens."""
         self._run(*self._calls.pause(account, until_us, bucket))
+
+    def snapshot(self, account: str) -> Snapshot:
+        """The account's stored state at the server's time (for ``governor status``)."""
+        try:
+            fields = self.client.hgetall(account_key(self._calls.prefix, account))
+            seconds, micros = self.client.time()
+        except RedisError as exc:
+            raise BackendUnavailable(f"reading account {account[:8]}…: {exc}") from exc
+        now_us = self.clock.now_us() if self.clock else int(seconds) * 1_000_000 + int(micros)
+        return from_hash(now_us, fields)
 
     def close(self) -> None:
         """Close the client if this backend owns it."""

@@ -1,0 +1,112 @@
+"""The live state of an account, for ``governor status``: read once, then described. Pure
+(apart from the backends' ``snapshot`` read it is given).
+
+A :class:`Snapshot` is the raw state (the account pause, the quota counts, each bucket's
+``tat``, pause and learned interval) at the backend's ``now``; :func:`describe` turns it and
+the policy into what an operator wants to see: tokens left or debt per bucket, the learned
+limits, the quota used and its reset, active pauses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from governor.policy import Policy
+
+__all__ = ["BucketSnapshot", "Snapshot", "describe", "from_hash"]
+
+_US = 1_000_000
+
+
+@dataclass(frozen=True)
+class BucketSnapshot:
+    """One bucket's stored state (absent: zeros, a full idle bucket)."""
+
+    tat_us: int = 0
+    pause_until_us: int = 0
+    interval_us: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An account's stored state at ``now_us`` (the deciding clock)."""
+
+    now_us: int
+    pause_until_us: int = 0
+    quota_day: int = 0
+    quota_used: int = 0
+    quota_next_used: int = 0
+    buckets: dict[str, BucketSnapshot] = field(default_factory=dict)
+
+
+def describe(snapshot: Snapshot, policy: Policy) -> dict[str, Any]:
+    """What the state means under ``policy``: plain data, ready for a table or JSON."""
+    now = snapshot.now_us
+    scale = policy.time_scale / 60.0
+    buckets = []
+    for name, rate in policy.buckets.items():
+        st = snapshot.buckets.get(name, BucketSnapshot())
+        configured = rate.interval_us(scale)
+        interval = max(configured, st.interval_us)
+        tokens = (now - st.tat_us) // interval + rate.burst
+        buckets.append({
+            "bucket": name,
+            "rate": str(rate),
+            "learned_per_minute": (
+                round(60 * scale * _US / st.interval_us, 2) if st.interval_us > configured
+                else None
+            ),
+            "tokens": max(min(tokens, rate.burst), -(10**9)),
+            "debt_s": max(st.tat_us - now, 0) / _US if tokens < 0 else 0.0,
+            "full_in_s": max(st.tat_us - now, 0) / _US,
+            "paused_for_s": max(st.pause_until_us - now, 0) / _US,
+        })
+    quota: dict[str, Any] | None = None
+    if policy.quota is not None:
+        day_us = round(86_400 * scale * _US)
+        today = now // day_us
+        used = snapshot.quota_used if snapshot.quota_day == today else (
+            snapshot.quota_next_used if snapshot.quota_day + 1 == today else 0)
+        quota = {
+            "limit": policy.quota.limit,
+            "reserve": policy.quota.reserve,
+            "used": used,
+            "remaining": policy.quota.limit - used,
+            "resets_in_s": ((today + 1) * day_us - now) / _US,
+        }
+    return {
+        "policy": policy.name,
+        "now": now / _US,
+        "account_paused_for_s": max(snapshot.pause_until_us - now, 0) / _US,
+        "buckets": buckets,
+        "quota": quota,
+    }
+
+
+def from_hash(now_us: int, fields: Mapping[bytes | str, bytes | str]) -> Snapshot:
+    """The snapshot of an account's Redis hash (its layout is in :mod:`governor.keys`)."""
+    values: dict[str, int] = {}
+    for raw_name, raw_value in fields.items():
+        name = raw_name.decode(errors="replace") if isinstance(raw_name, bytes) else raw_name
+        try:
+            values[name] = int(raw_value)
+        except ValueError:
+            continue
+    buckets: dict[str, dict[str, int]] = {}
+    for name, value in values.items():
+        bucket, _, part = name.rpartition(".")
+        if bucket and bucket != "quota" and part in ("tat", "pause", "interval"):
+            buckets.setdefault(bucket, {})[part] = value
+    return Snapshot(
+        now_us,
+        values.get("pause", 0),
+        values.get("quota.day", 0),
+        values.get("quota.used", 0),
+        values.get("quota.next_used", 0),
+        {n: BucketSnapshot(b.get("tat", 0), b.get("pause", 0), b.get("interval", 0))
+         for n, b in buckets.items()},
+    )
