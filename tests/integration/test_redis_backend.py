@@ -14,6 +14,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from governor import AccountId, AsyncGovernor, Governor, ManualClock, Policy
 from governor.backends.base import AsyncBackend, Backend
+from governor.backends.fallback import FallbackBackend
 from governor.backends.redis import AsyncRedisBackend, RedisBackend
 from governor.backends.scripts import ACQUIRE, Target, failure
 from governor.errors import BackendUnavailable, IndeterminateOutcome
@@ -211,7 +212,8 @@ def test_unix_socket_url(redis_server: RedisServer) -> None:
 @pytest.mark.redis
 def test_settings_with_a_redis_url_build_redis_backends(redis_url: str, key_prefix: str) -> None:
     gov = Governor.from_settings(redis_url=redis_url, key_prefix=key_prefix, account="acme")
-    assert isinstance(gov.backend, RedisBackend)
+    assert isinstance(gov.backend, FallbackBackend)  # the failure policy wraps the primary
+    assert isinstance(gov.backend.primary, RedisBackend)
     assert gov.try_acquire("POST /v1/email")
     gov.close()
 
