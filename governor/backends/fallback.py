@@ -34,7 +34,7 @@ from governor.engine import BucketSpec, CallSpec, QuotaSpec
 from governor.errors import BackendError, BackendUnavailable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
     from governor.backends.base import AsyncBackend, Backend
     from governor.reconcile import Adjustment
@@ -302,6 +302,11 @@ class AsyncFallbackBackend:
                 fb.failed(exc)
             else:
                 fb.succeeded()
+
+    async def snapshot(self, account: str) -> Snapshot:
+        """The primary's state of the account (its ``snapshot``)."""
+        read: Callable[[str], Awaitable[Snapshot]] = self.primary.snapshot  # type: ignore[attr-defined]
+        return await read(account)
 
     async def aclose(self) -> None:
         await self.primary.aclose()

@@ -23,12 +23,14 @@ from redis.cluster import RedisCluster
 from redis.exceptions import (
     AskError,
     NoScriptError,
+    RedisClusterException,
     RedisError,
     SlotNotCoveredError,
     TryAgainError,
 )
 from redis.retry import Retry
 
+from governor.backends import urls
 from governor.backends.scripts import Calls, Stage, Target, failure, slot_moving
 from governor.errors import BackendError, BackendUnavailable
 from governor.keys import account_key
@@ -45,6 +47,9 @@ if TYPE_CHECKING:
 __all__ = ["AsyncRedisBackend", "RedisBackend"]
 
 _CLUSTER_TRIES = 3
+# No node answers (RedisClusterException), or none serves the slot (SlotNotCoveredError, one of
+# them) while a failover settles: nothing was sent.
+_UNREACHABLE = (RedisError, RedisClusterException)
 # MOVED (a subclass of AskError), ASK, TRYAGAIN: the script did not run; re-route and resend.
 _REDIRECTS = (AskError, TryAgainError)
 
@@ -102,6 +107,18 @@ async def _asend(conn: Any, target: Target, packed: bytes, cluster: bool) -> Any
         raise failure(target, exc, stage) from exc
 
 
+async def _connected(node: Any) -> Any:
+    """A connection of a Cluster node, connected; given back to the node if it cannot connect
+    (else each failure would keep one of the node's ``max_connections`` for good)."""
+    conn = node.acquire_connection()
+    try:
+        await conn.connect()
+    except BaseException:
+        node.release(conn)
+        raise
+    return conn
+
+
 class RedisBackend:
     """Shared state in Redis, for a synchronous client (``redis.Redis`` or ``RedisCluster``).
 
@@ -133,12 +150,26 @@ class RedisBackend:
         clock: Clock | None = None,
         socket_timeout_s: float = 1.0,
         connect_timeout_s: float = 1.0,
+        cluster: bool = False,
         **client_options: Any,
     ) -> RedisBackend:
-        """A backend on its own client for ``url`` (``redis://``, ``rediss://``, ``unix://``);
-        ``client_options`` go to ``redis.Redis.from_url``."""
+        """A backend on its own client for ``url``: one server (``redis://``, ``rediss://``,
+        ``unix://``), a Cluster (``redis+cluster://``, ``rediss+cluster://``, or ``cluster``
+        with ``redis://``), or the master Sentinels name (``redis+sentinel://``); see
+        :mod:`governor.backends.urls`. ``client_options`` go to redis-py's client.
+
+        Only the Cluster client connects here (to learn the slots): if no startup node answers,
+        :class:`~governor.errors.BackendUnavailable`. The others connect on first use.
+        """
         options = _client_options(socket_timeout_s, connect_timeout_s) | client_options
-        client = redis.Redis.from_url(url, **options)
+        try:
+            client = urls.sync_client(url, options, cluster)
+        except (RedisError, RedisClusterException) as exc:
+            where = urls.parse(url, cluster).where()
+            raise BackendUnavailable(
+                f"the Redis Cluster at {where} could not be reached ({exc}); check the URL "
+                "and that a startup node is up"
+            ) from exc
         return cls(client, prefix=prefix, clock=clock, close_client=True)
 
     def decide(
@@ -213,7 +244,7 @@ class RedisBackend:
                 node = client.get_node_from_key(target.key)  # type: ignore[no-untyped-call]  # untyped in redis-py
                 pool = client.get_redis_connection(node).connection_pool
                 conn = pool.get_connection()
-            except RedisError as exc:
+            except _UNREACHABLE as exc:
                 self._stale = True
                 raise failure(target, exc, "before") from exc
             try:
@@ -261,11 +292,13 @@ class AsyncRedisBackend:
         clock: Clock | None = None,
         socket_timeout_s: float = 1.0,
         connect_timeout_s: float = 1.0,
+        cluster: bool = False,
         **client_options: Any,
     ) -> AsyncRedisBackend:
-        """A backend on its own client for ``url``; see :meth:`RedisBackend.from_url`."""
+        """A backend on its own client for ``url``; see :meth:`RedisBackend.from_url` (here
+        every kind of client connects on first use)."""
         options = _client_options(socket_timeout_s, connect_timeout_s) | client_options
-        client = redis.asyncio.Redis.from_url(url, **options)
+        client = urls.async_client(url, options, cluster)
         return cls(client, prefix=prefix, clock=clock, close_client=True)
 
     async def decide(
@@ -301,6 +334,16 @@ class AsyncRedisBackend:
         """Hold every call of ``account`` (or of one bucket) until ``until_us``; never shortens."""
         await self._run(*self._calls.pause(account, until_us, bucket))
 
+    async def snapshot(self, account: str) -> Snapshot:
+        """The account's stored state at the server's time (for ``governor status``)."""
+        try:
+            fields = await self.client.hgetall(account_key(self._calls.prefix, account))
+            seconds, micros = await self.client.time()
+        except RedisError as exc:
+            raise BackendUnavailable(f"reading account {account[:8]}…: {exc}") from exc
+        now_us = self.clock.now_us() if self.clock else int(seconds) * 1_000_000 + int(micros)
+        return from_hash(now_us, fields)
+
     async def aclose(self) -> None:
         """Close the client if this backend owns it."""
         if self._close_client:
@@ -331,9 +374,8 @@ class AsyncRedisBackend:
                 node = client.get_node_from_key(target.key)
                 if node is None:
                     raise SlotNotCoveredError(f"no node serves the slot of {target.key}")
-                conn = node.acquire_connection()
-                await conn.connect()  # type: ignore[no-untyped-call]  # untyped in redis-py
-            except RedisError as exc:
+                conn = await _connected(node)
+            except _UNREACHABLE as exc:
                 self._stale = True
                 raise failure(target, exc, "before") from exc
             try:

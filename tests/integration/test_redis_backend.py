@@ -14,7 +14,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from governor import AccountId, AsyncGovernor, Governor, ManualClock, Policy
 from governor.backends.base import AsyncBackend, Backend
-from governor.backends.fallback import FallbackBackend
+from governor.backends.fallback import AsyncFallbackBackend, FallbackBackend
 from governor.backends.redis import AsyncRedisBackend, RedisBackend
 from governor.backends.scripts import ACQUIRE, Target, failure
 from governor.errors import BackendUnavailable, IndeterminateOutcome
@@ -219,7 +219,8 @@ def test_settings_with_a_redis_url_build_redis_backends(redis_url: str, key_pref
 
     async def run() -> None:
         async with AsyncGovernor.from_settings(redis_url=redis_url, key_prefix=key_prefix) as agov:
-            assert isinstance(agov.backend, AsyncRedisBackend)
+            assert isinstance(agov.backend, AsyncFallbackBackend)
+            assert isinstance(agov.backend.primary, AsyncRedisBackend)
             assert await agov.try_acquire("POST /v1/email")
 
     asyncio.run(run())
