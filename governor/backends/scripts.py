@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Literal
 
-from redis.exceptions import BusyLoadingError, ResponseError
+from redis.exceptions import (
+    AuthenticationError,
+    BusyLoadingError,
+    NoPermissionError,
+    ResponseError,
+)
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from governor.decision import Decision
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
     from governor.reconcile import Adjustment
 
 __all__ = [
+    "ACL_COMMANDS",
     "ACQUIRE",
     "PAUSE_SCRIPT",
     "REFUND",
@@ -44,6 +50,7 @@ __all__ = [
     "Script",
     "Stage",
     "Target",
+    "acl_rules",
     "failure",
     "slot_moving",
 ]
@@ -88,6 +95,21 @@ class Script:
         return b"*%d\r\n%s%s%s%s" % (
             4 + n_args, _bulk(b"EVALSHA"), _bulk(self.sha), _ONE, _bulk(key.encode())
         )
+
+
+ACL_COMMANDS = ("+evalsha", "+script|load", "+time", "+hmget", "+hset", "+pexpire")
+"""What a governor's Redis user runs: ``EVALSHA``, ``SCRIPT LOAD`` (after a restart or a
+failover), and the commands inside the scripts, which ACLs check too."""
+_CLUSTER_ACL_COMMANDS = ("+cluster|slots", "+command")  # redis-py's RedisCluster start-up
+
+
+def acl_rules(prefix: str = "governor", cluster: bool = False) -> str:
+    """The least a Redis ACL user needs to run a governor whose keys start with ``prefix``:
+    ``ACL SETUSER <user> on ><password> <these rules>``. A Cluster client also reads the
+    slots and the command table; a database other than 0 also needs ``+select``, and
+    ``governor status`` ``+hgetall``."""
+    commands = ACL_COMMANDS + (_CLUSTER_ACL_COMMANDS if cluster else ())
+    return " ".join(("resetchannels", f"~{prefix}:*", "-@all", *commands))
 
 
 ACQUIRE = Script.load("acquire.lua", "decision")
@@ -260,6 +282,18 @@ def failure(call: Target, exc: Exception, stage: Stage) -> BackendError:
     reading the reply, leaves the outcome unknown.
     """
     what = f"{call.script.purpose} for account {call.account[:8]}…"
+    if isinstance(exc, AuthenticationError):
+        return BackendUnavailable(
+            f"{what}: Redis refused the credentials ({exc}); nothing was decided or spent. "
+            "Check the user name and password in the Redis URL."
+        )
+    if _denied(exc):  # a script stopped by the ACL midway may have written: no "nothing spent"
+        rules = acl_rules(call.key.rpartition(":{")[0])
+        return BackendUnavailable(
+            f"{what}: the Redis user may not do what the governor needs ({exc}); the call was "
+            f"not allowed. Give the user these ACL rules: {rules} (on a Cluster also "
+            f"{' '.join(_CLUSTER_ACL_COMMANDS)})"
+        )
     if isinstance(exc, (ResponseError, BusyLoadingError)):
         return BackendUnavailable(
             f"{what}: Redis refused the call ({exc}); nothing was decided or spent. "
@@ -274,6 +308,15 @@ def failure(call: Target, exc: Exception, stage: Stage) -> BackendError:
     return BackendUnavailable(
         f"{what}: Redis could not be reached ({exc}); nothing was decided or spent. "
         "Retry later, or fall back to local limiting."
+    )
+
+
+def _denied(exc: Exception) -> bool:
+    """An ACL refusal: of the command (``NOPERM``), or of a command inside a script (Redis
+    7.0 reports that as a plain error)."""
+    text = str(exc)
+    return isinstance(exc, NoPermissionError) or (
+        isinstance(exc, ResponseError) and "can't run this command" in text
     )
 
 
