@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from governor.backends.memory import MemoryBackend
 from governor.clock import Clock, SystemClock
 from governor.compose import compose
-from governor.core import Core, Flow, Priority, Sleep, high_priority
+from governor.core import HIGH, Core, Flow, Priority, Sleep, high_priority
 from governor.hooks import Hooks, call_hook
 from governor.keys import AccountId
 
@@ -73,11 +73,14 @@ class Governor:
         """Spend ``cost`` now if every scope of ``route`` allows it; never waits, never raises
         for a denial. A denied decision (falsy) says which scope bound it and for how long."""
         core = self._core
-        spec = core.spec(route, cost)
+        spec = core.cached_spec(route) if cost == 1 else None  # the hot path: a dict lookup
+        if spec is None:
+            spec = core.spec(route, cost)
         adjustment = core.pending.pop(spec, None) if core.pending else None
-        decision = self.backend.decide(
-            core.account, spec, cost, high_priority(priority), 0, adjustment
-        )
+        high = HIGH.get(priority)
+        if high is None:
+            high = high_priority(priority)  # raises: not a priority
+        decision = self.backend.decide(core.account, spec, cost, high, 0, adjustment)
         if self.hooks is not None:
             call_hook(self.hooks.on_decision, decision)
         return decision

@@ -58,6 +58,10 @@ Step = Decide | Sleep
 Flow = Generator[Step, Decision | None, Decision]
 
 
+HIGH: dict[str, bool] = {"normal": False, "high": True}
+"""Whether a priority may spend the quota's reserve (a lookup for the hot path)."""
+
+
 def high_priority(priority: Priority) -> bool:
     """``True`` for ``"high"``; refuses anything but ``"normal"`` and ``"high"``."""
     if priority == "normal":
@@ -78,13 +82,15 @@ def _max_wait_us(timeout_s: float | None) -> int:
 class Core:
     """Route resolution, cost checks and decision building for one account and policy."""
 
-    __slots__ = ("_specs", "account", "clock", "paused", "pending", "policy")
+    __slots__ = ("_specs", "account", "cached_spec", "clock", "paused", "pending", "policy")
 
     def __init__(self, policy: Policy, account: str, clock: Clock) -> None:
         self.policy = policy
         self.account = account
         self.clock = clock
         self._specs: dict[str, CallSpec] = {}
+        # The spec of a route already seen (cost 1 always fits), or None: one dict lookup.
+        self.cached_spec = self._specs.get
         # Reconcile adjustments that ride along with the next decision of their route.
         self.pending: dict[CallSpec, Adjustment] = {}
         # Pauses this process has learned, by bucket ("" = the account): a caller that wakes
