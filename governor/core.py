@@ -9,6 +9,7 @@ steps; each shell drives it with its own backend call and its own sleep (the pat
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Generator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
@@ -82,7 +83,9 @@ def _max_wait_us(timeout_s: float | None) -> int:
 class Core:
     """Route resolution, cost checks and decision building for one account and policy."""
 
-    __slots__ = ("_specs", "account", "cached_spec", "clock", "paused", "pending", "policy")
+    __slots__ = (
+        "_lock", "_specs", "account", "cached_spec", "clock", "paused", "pending", "policy"
+    )
 
     def __init__(self, policy: Policy, account: str, clock: Clock) -> None:
         self.policy = policy
@@ -91,8 +94,11 @@ class Core:
         self._specs: dict[str, CallSpec] = {}
         # The spec of a route already seen (cost 1 always fits), or None: one dict lookup.
         self.cached_spec = self._specs.get
-        # Reconcile adjustments that ride along with the next decision of their route.
+        # Reconcile adjustments that ride along with the next decision of their route (one
+        # per route: a route's texts share its CallSpec). Taken with an atomic pop; merged
+        # under the lock.
         self.pending: dict[CallSpec, Adjustment] = {}
+        self._lock = threading.Lock()
         # Pauses this process has learned, by bucket ("" = the account): a caller that wakes
         # from its sleep checks them before it goes (no round trip).
         self.paused: dict[str, int] = {}
@@ -212,17 +218,18 @@ class Core:
         if adjustment is None:
             return feedback, None
         adjustment = replace(adjustment, relax_after=policy.relax_after)
-        earlier = self.pending.pop(spec, None)
-        if earlier is not None:
-            adjustment = earlier.merge(adjustment)
-        if adjustment.urgent:
-            if adjustment.bucket_pause_us:
-                self._learn_pause(adjustment.bucket, adjustment.bucket_pause_us)
-            if adjustment.account_pause_us:
-                self._learn_pause("", adjustment.account_pause_us)
-            return feedback, adjustment
-        self.pending[spec] = adjustment
-        return feedback, None
+        with self._lock:
+            earlier = self.pending.pop(spec, None)
+            if earlier is not None:
+                adjustment = earlier.merge(adjustment)
+            if not adjustment.urgent:
+                self.pending[spec] = adjustment
+                return feedback, None
+        if adjustment.bucket_pause_us:
+            self._learn_pause(adjustment.bucket, adjustment.bucket_pause_us)
+        if adjustment.account_pause_us:
+            self._learn_pause("", adjustment.account_pause_us)
+        return feedback, adjustment
 
     def _learn_pause(self, scope: str, until_us: int) -> None:
         self.paused[scope] = max(self.paused.get(scope, 0), until_us)

@@ -6,6 +6,9 @@ the ``demo`` and ``test`` extras). The server keeps nothing on disk
 (``--save ""``, no AOF, a temporary ``--dir``), binds 127.0.0.1 only, and is stopped (killed if
 it will not stop) when the session ends or the interpreter exits. A server already running on
 the default port is never touched.
+
+:func:`start_server` also starts the parts of larger deployments (a Cluster node, a replica, a
+Sentinel, a TLS-only server); :mod:`governor.deployments` puts them together.
 """
 
 from __future__ import annotations
@@ -27,10 +30,22 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import redis
 
-__all__ = ["BINARY_ENV", "RedisServer", "ServerError", "find_binary", "start_server"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "BINARY_ENV",
+    "Certificates",
+    "RedisServer",
+    "ServerError",
+    "find_binary",
+    "start_server",
+]
 
 BINARY_ENV = "GOVERNOR_REDIS_BINARY"
 _START_TIMEOUT_S = 10.0
@@ -87,10 +102,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _server_pid(port: int) -> int | None:
-    """The process id of the server answering on ``port`` (None: nothing answers yet)."""
+def _server_pid(unix_socket: Path) -> int | None:
+    """The process id of the server answering on ``unix_socket`` (None: nothing answers yet).
+
+    The socket is in the server's private directory, so only our process can answer there, and
+    it answers only once every listener (TCP, TLS) is bound: a server that cannot bind exits.
+    """
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            sock.connect(str(unix_socket))
             sock.sendall(b"INFO server\r\n")
             reply = b""
             while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
@@ -111,13 +132,20 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
-def _serve_every_slot(port: int, deadline: float) -> None:
-    with redis.Redis(port=port, socket_timeout=5) as client:
-        client.execute_command("CLUSTER", "ADDSLOTS", *range(16384))
-        while b"cluster_state:ok" not in client.execute_command("CLUSTER", "INFO"):
-            if time.monotonic() > deadline:
-                raise ServerError(f"the one-node cluster on port {port} did not become ready")
-            time.sleep(0.05)
+@dataclass(frozen=True)
+class Certificates:
+    """PEM files for a TLS server: the CA that signed it, its certificate and its key
+    (see :func:`governor.deployments.make_certificates`)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def server_args(self, port: int) -> list[str]:
+        """Serve TLS only, on ``port``; clients need not present a certificate."""
+        return ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(self.cert),
+                "--tls-key-file", str(self.key), "--tls-ca-cert-file", str(self.ca),
+                "--tls-auth-clients", "no"]
 
 
 @dataclass
@@ -129,11 +157,19 @@ class RedisServer:
     process: subprocess.Popen[bytes]
     workdir: Path
     version: tuple[int, ...] = field(default=(0, 0))
+    tls: Certificates | None = None
 
     @property
     def url(self) -> str:
-        """``redis://127.0.0.1:<port>/0``."""
-        return f"redis://127.0.0.1:{self.port}/0"
+        """``redis://127.0.0.1:<port>/0``; for a TLS server
+        ``rediss://127.0.0.1:<port>/0?ssl_ca_certs=<the CA file>``."""
+        if self.tls is None:
+            return f"redis://127.0.0.1:{self.port}/0"
+        return f"rediss://127.0.0.1:{self.port}/0?ssl_ca_certs={quote(str(self.tls.ca))}"
+
+    def client(self, **options: Any) -> redis.Redis:
+        """An administrative client on the server's Unix socket (no TLS, the default user)."""
+        return redis.Redis(unix_socket_path=str(self.workdir / "redis.sock"), **options)
 
     @property
     def unix_url(self) -> str:
@@ -160,11 +196,35 @@ class RedisServer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def _serve_every_slot(server: RedisServer, deadline: float) -> None:
+    with server.client(socket_timeout=5) as client:
+        client.execute_command("CLUSTER", "ADDSLOTS", *range(16384))
+        while b"cluster_state:ok" not in client.execute_command("CLUSTER", "INFO"):
+            if time.monotonic() > deadline:
+                raise ServerError(f"the one-node cluster on port {server.port} did not get ready")
+            time.sleep(0.05)
+
+
 def start_server(
-    binary: str | None = None, attempts: int = 3, port: int | None = None, cluster: bool = False
+    binary: str | None = None,
+    attempts: int = 3,
+    port: int | None = None,
+    cluster: bool = False,
+    *,
+    slots: bool = True,
+    tls: Certificates | None = None,
+    config: str = "",
+    args: Sequence[str] = (),
 ) -> RedisServer:
     """Start a private server on a free loopback port (or on ``port``, to restart one) and
-    wait until it answers. ``cluster``: a one-node Redis Cluster that serves every slot."""
+    wait until it answers.
+
+    ``cluster``: a Redis Cluster node, serving every slot (a one-node cluster) unless
+    ``slots`` is false (a node that other nodes will join). ``tls``: serve TLS only, on the
+    port. ``config``: the text of a config file (Sentinel needs one on disk). ``args``: more
+    server arguments, after the defaults (so they win), e.g. ``["--sentinel"]`` or
+    ``["--replicaof", "127.0.0.1", "6390"]``.
+    """
     binary = binary or find_binary()
     if binary is None:
         raise ServerError(
@@ -176,28 +236,40 @@ def start_server(
     for _ in range(attempts):  # a free port can be taken between probing and binding
         chosen = port or _free_port()
         workdir = Path(tempfile.mkdtemp(prefix="governor-redis-"))
-        args = [binary, "--port", str(chosen), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no",
-                "--logfile", str(workdir / "server.log"), "--loglevel", "warning",
-                "--unixsocket", str(workdir / "redis.sock"), "--unixsocketperm", "700"]
+        command = [binary]
+        if config:
+            (workdir / "server.conf").write_text(config)
+            command.append(str(workdir / "server.conf"))
+        command += ["--port", str(chosen), "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no",
+                    "--logfile", str(workdir / "server.log"), "--loglevel", "warning",
+                    "--unixsocket", str(workdir / "redis.sock"), "--unixsocketperm", "700"]
         if version >= (7, 0):
-            args += ["--enable-debug-command", "local"]
+            command += ["--enable-debug-command", "local"]
         if cluster:
-            args += ["--cluster-enabled", "yes", "--cluster-config-file", str(workdir / "nodes")]
+            command += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+            if version >= (7, 0):  # else the bus is port + 10000, which may be taken or > 65535
+                command += ["--cluster-port", str(_free_port())]
+        if tls is not None:
+            command += tls.server_args(chosen)
+        command += args
         process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,  # noqa: PLW1509  # only prctl; no locks are taken
         )
-        server = RedisServer(binary, chosen, process, workdir, version)
+        server = RedisServer(binary, chosen, process, workdir, version, tls)
         atexit.register(server.stop)
         deadline = time.monotonic() + _START_TIMEOUT_S
         while time.monotonic() < deadline and process.poll() is None:
-            if _server_pid(chosen) == process.pid:  # ours, not a server that took the port
-                if cluster:
-                    _serve_every_slot(chosen, deadline)
+            if _server_pid(workdir / "redis.sock") == process.pid:
+                if cluster and slots:
+                    _serve_every_slot(server, deadline)
                 return server
             time.sleep(0.02)
         last_log = server.log
         server.stop()
+        if "TLS support" in last_log:  # built without TLS: another port will not help
+            raise ServerError(f"{binary} was built without TLS support; its log:\n{last_log}")
         time.sleep(0.2)
     raise ServerError(f"{binary} did not start on a loopback port; its log:\n{last_log}")

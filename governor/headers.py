@@ -78,6 +78,7 @@ _FUTURE_US = 400 * _DAY_US
 _SKEW_MIN_US = 2 * _S
 _SKEW_MAX_US = _DAY_US
 _DELTA_MAX_S = 10 * 365 * 86_400
+_NEAR_S = 401 * 86_400  # an epoch time further from now than this is refused anyway
 _MAX_COUNT = 10**12
 _MAX_VALUE = 256
 _MAX_PROBLEMS = 20
@@ -184,14 +185,21 @@ def decode_time(value: str, now_us: int, skew_us: int = 0) -> int:
     number = _NUMBER.fullmatch(text)
     if number:
         whole, fraction = int(number[1]), (number[2] or "")
+        # Told apart by magnitude, relative to now: a delta is under ten years; an epoch time
+        # (seconds or milliseconds) lies near now. Relative, so a provider on a time-scaled
+        # clock (the mock's virtual epoch) reads the same way.
+        now_s = now_us // _S
         if whole < _DELTA_MAX_S:
             at_us = now_us + whole * _S + int(fraction[:6].ljust(6, "0"))
-        elif 10**9 <= whole < 10**10:
+        elif abs(whole - now_s) <= _NEAR_S:
             at_us = whole * _S + int(fraction[:6].ljust(6, "0")) + skew_us
-        elif 10**12 <= whole < 10**13:
+        elif abs(whole // 1000 - now_s) <= _NEAR_S:
             at_us = whole * 1000 + int(fraction[:3].ljust(3, "0")) + skew_us
         else:
-            raise ValueError("a number of no known magnitude (delta s, epoch s or epoch ms)")
+            raise ValueError(
+                "a number of no known magnitude (a delta in seconds, or an epoch time in "
+                "seconds or milliseconds within 400 days of now)"
+            )
     else:
         at_us = _datetime_us(text) + skew_us
     if not now_us - _PAST_US <= at_us <= now_us + _FUTURE_US:

@@ -71,6 +71,7 @@ class Policy:
             else QuotaSpec(quota.limit, quota.reserve, round(DAY_S * scale * 1_000_000))
         )
         self._specs: dict[str, CallSpec] = {}
+        self._by_route: dict[str, CallSpec] = {}
 
     @classmethod
     def from_profile(
@@ -127,11 +128,13 @@ class Policy:
         spec = self._specs.get(route)
         if spec is None:
             matched = self.router.resolve(route)
-            spec = CallSpec(
-                matched.name,
-                tuple(self._bucket_specs[b] for b in matched.buckets),
-                self._quota_spec if matched.quota else None,
-            )
+            spec = self._by_route.get(matched.name)
+            if spec is None:  # one CallSpec per route, however many texts lead to it
+                spec = self._by_route[matched.name] = CallSpec(
+                    matched.name,
+                    tuple(self._bucket_specs[b] for b in matched.buckets),
+                    self._quota_spec if matched.quota else None,
+                )
             if len(self._specs) < 4096:
                 self._specs[route] = spec
         return spec

@@ -24,6 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from governor.backends.urls import parse as parse_redis_url
 from governor.errors import ConfigError, SettingsError
 from governor.keys import DEFAULT_HASH_KEY, AccountId
 from governor.policy import Policy
@@ -32,7 +33,6 @@ from governor.profile import Profile, ResolvedProfile, load_profile
 __all__ = ["GovernorSettings"]
 
 ENV_PREFIX = "GOVERNOR_"
-_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _RESERVE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
@@ -59,7 +59,9 @@ class GovernorSettings(BaseSettings):
     )
     hash_key: SecretStr | None = Field(None, description="Secret key for hashing accounts.")
     redis_url: str | None = Field(
-        None, description="redis://, rediss:// or unix:// URL; unset: in-process memory."
+        None, description="redis://, rediss://, unix://, redis+cluster://, rediss+cluster:// or "
+        "redis+sentinel:// URL (may hold an ACL user and password; rediss takes "
+        "?ssl_ca_certs=...); unset: in-process memory."
     )
     key_prefix: str = Field("governor", description="Prefix of every Redis key.")
     time_scale: float = Field(
@@ -110,8 +112,8 @@ class GovernorSettings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(_REDIS_SCHEMES):
-            raise ValueError(f"must start with one of {', '.join(_REDIS_SCHEMES)}")
+        if value:
+            parse_redis_url(value)  # a ConfigError (a ValueError) never quotes the password
         return value or None
 
     @field_validator("key_prefix")

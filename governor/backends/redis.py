@@ -29,6 +29,9 @@ from redis.exceptions import (
     SlotNotCoveredError,
     TryAgainError,
 )
+from redis.exceptions import (
+    ConnectionError as RedisConnectionError,
+)
 from redis.retry import Retry
 
 from governor.backends import urls
@@ -84,6 +87,12 @@ class _Idle(Generic[C]):
     def drain(self) -> list[C]:
         conns, self._conns = self._conns, []
         return conns if self._pid == os.getpid() else []
+
+
+def _lost_connection(exc: BackendUnavailable) -> bool:
+    """Whether nothing ran because a kept connection had gone (a fresh one may succeed), as
+    opposed to the server refusing the call (ACL, OOM, READONLY: the same again)."""
+    return isinstance(exc.__cause__, (RedisConnectionError, OSError))
 
 
 def _stale(conn: Any) -> bool:
@@ -261,7 +270,7 @@ class RedisBackend:
         try:
             fields = self.client.hgetall(account_key(self._calls.prefix, account))
             seconds, micros = self.client.time()
-        except RedisError as exc:
+        except _UNREACHABLE as exc:
             raise BackendUnavailable(f"reading account {account[:8]}…: {exc}") from exc
         now_us = self.clock.now_us() if self.clock else int(seconds) * 1_000_000 + int(micros)
         return from_hash(now_us, fields)
@@ -286,9 +295,11 @@ class RedisBackend:
         if conn is not None:
             try:
                 result = _send(conn, target, packed, False)
-            except BackendUnavailable:  # nothing ran: the kept connection may have gone stale
+            except BackendUnavailable as exc:
                 conn.disconnect()
                 pool.release(conn)
+                if not _lost_connection(exc):  # a refusal (ACL, OOM...): the same again
+                    raise
             except BaseException:
                 conn.disconnect()
                 pool.release(conn)
@@ -415,7 +426,7 @@ class AsyncRedisBackend:
         try:
             fields = await self.client.hgetall(account_key(self._calls.prefix, account))
             seconds, micros = await self.client.time()
-        except RedisError as exc:
+        except _UNREACHABLE as exc:
             raise BackendUnavailable(f"reading account {account[:8]}…: {exc}") from exc
         now_us = self.clock.now_us() if self.clock else int(seconds) * 1_000_000 + int(micros)
         return from_hash(now_us, fields)
@@ -440,9 +451,11 @@ class AsyncRedisBackend:
         if conn is not None:
             try:
                 result = await _asend(conn, target, packed, False)
-            except BackendUnavailable:  # nothing ran: the kept connection may have gone stale
+            except BackendUnavailable as exc:
                 await conn.disconnect()
                 await pool.release(conn)
+                if not _lost_connection(exc):  # a refusal (ACL, OOM...): the same again
+                    raise
             except BaseException:
                 await conn.disconnect()
                 await pool.release(conn)

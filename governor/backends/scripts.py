@@ -311,12 +311,14 @@ def failure(call: Target, exc: Exception, stage: Stage) -> BackendError:
     )
 
 
+_ACL_SCRIPT_ERRORS = ("can't run this command", "ACL failure", "no permissions")
+
+
 def _denied(exc: Exception) -> bool:
-    """An ACL refusal: of the command (``NOPERM``), or of a command inside a script (Redis
-    7.0 reports that as a plain error)."""
-    text = str(exc)
+    """An ACL refusal: of the command (``NOPERM``), or of a command inside a script (which
+    Redis 7.0 and Valkey report as a plain script error, each in its own words)."""
     return isinstance(exc, NoPermissionError) or (
-        isinstance(exc, ResponseError) and "can't run this command" in text
+        isinstance(exc, ResponseError) and any(e in str(exc) for e in _ACL_SCRIPT_ERRORS)
     )
 
 

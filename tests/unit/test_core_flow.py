@@ -39,3 +39,14 @@ def test_pauses_of_other_buckets_do_not_hold_a_call() -> None:
     gov.observe(EMAIL, 429, {"retry-after": "7"}, RATE_429)
     assert gov._core.paused_for(gov._core.spec("GET /v1/domains")) == 0
     assert gov._core.paused_for(gov._core.spec(EMAIL)) == 7_000_000
+
+
+def test_every_text_of_a_route_shares_its_pending_adjustment() -> None:
+    clock = ManualClock()
+    gov = Governor(Policy.from_profile(load_profile("mailersend").resolve("starter")),
+                   clock=clock)
+    reset = str(int(clock.now_s()) + 30)
+    for i in range(50):
+        gov.observe(f"GET /v1/activity/{i}", 200,
+                    {"x-ratelimit-remaining": "1", "x-ratelimit-reset": reset})
+    assert len(gov._core.pending) == 1
