@@ -10,6 +10,10 @@ The public surface (pinned by ``tests/unit/test_public_api.py``)::
     RedisBackend, AsyncRedisBackend   the shared backends (one EVALSHA per decision)
     Feedback                          what observe() makes of a response
     Hooks, PrometheusHooks            decisions and responses reported, as metrics
+    RetryPolicy, RetryError, ...      safe, bounded retries (decorator and integrations)
+
+Integrations live in ``governor.integrations`` (requests, httpx, the official SDKs) and the
+decorator is ``Governor.limited`` (``governor.decorator``).
     Clock, SystemClock, ManualClock   time as a collaborator
     AccountId                         accounts as keyed hashes
     errors                            GovernorError and its tree
@@ -40,12 +44,21 @@ from governor.keys import AccountId
 from governor.limits import DailyQuota, Rate, parse_quota, parse_rate
 from governor.policy import Policy
 from governor.profile import Profile, load_profile
+from governor.retry import (
+    AmbiguousFailure,
+    RetriesExhausted,
+    RetryBudgetExhausted,
+    RetryError,
+    RetryPolicy,
+    StopUntilReset,
+)
 from governor.settings import GovernorSettings
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AccountId",
+    "AmbiguousFailure",
     "AsyncGovernor",
     "AsyncMemoryBackend",
     "AsyncRedisBackend",
@@ -73,7 +86,12 @@ __all__ = [
     "Rate",
     "RedisBackend",
     "Reservation",
+    "RetriesExhausted",
+    "RetryBudgetExhausted",
+    "RetryError",
+    "RetryPolicy",
     "SettingsError",
+    "StopUntilReset",
     "SystemClock",
     "UnknownRoute",
     "WaitTooLong",

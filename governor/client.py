@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from governor.backends.memory import MemoryBackend
 from governor.clock import Clock, SystemClock
 from governor.compose import compose
 from governor.core import HIGH, Core, Flow, Priority, Sleep, high_priority
+from governor.decorator import limited as _limited
 from governor.hooks import Hooks, call_hook
 from governor.keys import AccountId
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from types import TracebackType
 
     from governor.backends.base import Backend
     from governor.decision import Decision, Feedback, Reservation
+    from governor.decorator import ResponseParts
     from governor.headers import Headers
     from governor.outcome import Body
     from governor.policy import Policy
+    from governor.retry import RetryPolicy
     from governor.settings import GovernorSettings
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 __all__ = ["Governor"]
 
@@ -141,6 +147,24 @@ class Governor:
     ) -> Iterator[Decision]:
         """``with gov.limit("POST /v1/email"):`` acquires before the block runs."""
         yield self.acquire(route, cost, priority=priority, timeout_s=timeout_s)
+
+    def limited(
+        self,
+        route: str | Callable[..., str] = "*",
+        *,
+        cost: int | Callable[..., int] = 1,
+        priority: Priority = "normal",
+        timeout_s: float | None = None,
+        retry: RetryPolicy | None = None,
+        extract: Callable[[Any], ResponseParts | None] | None = None,
+        idempotent: bool | None = None,
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]:
+        """``@gov.limited("POST /v1/email")``: every call acquires first, has its response
+        observed, and is retried by ``retry``; see :func:`governor.decorator.limited`."""
+        return _limited(
+            self, route, cost=cost, priority=priority, timeout_s=timeout_s, retry=retry,
+            extract=extract, idempotent=idempotent,
+        )
 
     def observe(
         self,

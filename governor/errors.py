@@ -11,9 +11,14 @@
      ├── LimitExceeded               a call was not allowed (it spent nothing)
      │    ├── WaitTooLong            the wait exceeds the caller's timeout
      │    └── QuotaExhausted         the daily quota is spent until ``reset_at``
-     └── BackendError                the shared state could not decide the call
-          ├── BackendUnavailable     nothing was sent (or the server refused): nothing spent
-          └── IndeterminateOutcome   sent, but no reply: it may or may not have been counted
+     ├── BackendError                the shared state could not decide the call
+     │    ├── BackendUnavailable     nothing was sent (or the server refused): nothing spent
+     │    └── IndeterminateOutcome   sent, but no reply: it may or may not have been counted
+     └── RetryError                  a governed call was given up (in ``governor.retry``)
+          ├── RetriesExhausted       max_attempts failed
+          ├── RetryBudgetExhausted   the fleet's retry budget is spent
+          ├── AmbiguousFailure       may have been sent and is not idempotent: not resent
+          └── StopUntilReset         the provider says a quota is spent until ``reset_at``
 
 Every ``LimitExceeded`` carries the :class:`~governor.decision.Decision` that denied the call, so
 the caller knows which scope bound it, how long it would have had to wait and when it resets.

@@ -10,7 +10,9 @@ import governor
 from governor import AsyncGovernor, Governor
 
 PUBLIC = {
-    "AccountId", "AsyncGovernor", "AsyncMemoryBackend", "AsyncRedisBackend", "BackendError",
+    "AccountId", "AmbiguousFailure", "RetriesExhausted", "RetryBudgetExhausted", "RetryError",
+    "RetryPolicy", "StopUntilReset", "AsyncGovernor", "AsyncMemoryBackend", "AsyncRedisBackend",
+    "BackendError",
     "BackendUnavailable", "Clock", "ConfigError", "CostTooLarge", "DailyQuota", "Decision",
     "Feedback", "Governor", "GovernorError", "GovernorSettings", "Hooks", "IndeterminateOutcome",
     "PrometheusHooks",
@@ -60,7 +62,8 @@ def test_sync_and_async_shells_have_the_same_verbs_and_signatures() -> None:
             continue
         assert [(p.name, p.kind, p.default) for p in sig.parameters.values()] == [
             (p.name, p.kind, p.default) for p in twin.parameters.values()], name
-        assert inspect.iscoroutinefunction(getattr(AsyncGovernor, name)) or name == "limit"
+        assert inspect.iscoroutinefunction(getattr(AsyncGovernor, name)) or name in (
+            "limit", "limited")
 
 
 def test_errors_carry_their_decision() -> None:

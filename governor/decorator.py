@@ -1,0 +1,316 @@
+"""Governed calls: acquire, call, observe the response, retry per policy; and ``limited``, the
+decorator that governs a function that way.
+
+One attempt is always the same sequence: ``acquire`` the route (sleeping once if the slot is
+ahead), make the call, read ``(status, headers, body)`` from its result, ``observe`` it (which
+classifies it and reconciles the shared state), then ask the :class:`~governor.retry.RetryPolicy`
+whether to go again. :func:`call_governed` and :func:`acall_governed` are the sync and async
+shells of that loop; every decision is made by the pure :func:`next_step` and
+:func:`settle`. The HTTP integrations (:mod:`governor.integrations`) drive the same shells
+around a transport's send.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeAlias, TypeVar, cast
+
+from governor.headers import Headers
+from governor.outcome import Body
+from governor.retry import (
+    IDEMPOTENT_METHODS,
+    RetryBudgetExhausted,
+    RetryVerdict,
+    StopUntilReset,
+    give_up_message,
+    reset_at,
+    retry_budget,
+)
+from governor.routing import split_route
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Coroutine
+
+    from governor.aio import AsyncGovernor
+    from governor.client import Governor
+    from governor.core import Priority
+    from governor.decision import Feedback
+    from governor.retry import RetryPolicy
+
+__all__ = [
+    "Attempt",
+    "CallPlan",
+    "ResponseParts",
+    "acall_governed",
+    "call_governed",
+    "limited",
+    "next_step",
+    "response_parts",
+    "settle",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
+ResponseParts: TypeAlias = tuple[int, Headers | None, Body]
+"""``(status, headers, body)`` of a response, as :meth:`Governor.observe` takes them."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    """One logical call: its route, cost and priority, the acquire timeout, whether it may be
+    resent after an ambiguous failure (``resend_safe``: idempotent) and at all
+    (``resendable``: a streamed body cannot be replayed)."""
+
+    route: str
+    cost: int = 1
+    priority: Priority = "normal"
+    timeout_s: float | None = None
+    resend_safe: bool = False
+    resendable: bool = True
+
+
+@dataclass(slots=True)
+class Attempt(Generic[T]):
+    """How attempt ``number`` ended: a ``result`` or an ``error``, the response ``parts`` read
+    from either (None: not a response), and the ``feedback`` observing them gave."""
+
+    number: int
+    result: T | None = None
+    error: Exception | None = None
+    parts: ResponseParts | None = None
+    feedback: Feedback | None = None
+
+
+def response_parts(obj: object) -> ResponseParts | None:
+    """``(status, headers, body)`` of anything shaped like a response (an int ``status_code``
+    and a ``headers`` mapping: ``requests``, ``httpx``, the MailerSend SDK's ``APIResponse``),
+    else None. The body is read only for error statuses, and only if it is already available."""
+    status = getattr(obj, "status_code", None)
+    headers = getattr(obj, "headers", None)
+    if isinstance(status, bool) or not isinstance(status, int) or not isinstance(
+            headers, Mapping):
+        return None
+    body: Body = None
+    if status >= 400:
+        try:
+            content = getattr(obj, "content", None)
+        except Exception:  # an unread stream (httpx.ResponseNotRead): classify without it
+            content = None
+        body = content if isinstance(content, (bytes, str)) else None
+    return status, headers, body
+
+
+def _record(number: int, result: T | None, error: Exception | None,
+            read: Callable[[T], ResponseParts | None]) -> Attempt[T]:
+    if error is not None:
+        # An SDK error that carries the response (requests.HTTPError, MailerSendError).
+        return Attempt(number, None, error, response_parts(getattr(error, "response", None)))
+    return Attempt(number, result, None, read(cast("T", result)))
+
+
+_BUDGET_SPENT = RetryVerdict(False, reason="the retry budget is spent", error=RetryBudgetExhausted)
+_NOT_REPLAYABLE = RetryVerdict(False, reason="the request body is a stream that cannot be replayed")
+
+
+def next_step(policy: RetryPolicy | None, plan: CallPlan, attempt: Attempt[Any],
+              now_us: int) -> RetryVerdict:
+    """The policy's verdict on ``attempt`` (no policy: stop)."""
+    if policy is None:
+        return RetryVerdict(False)
+    verdict = policy.decide(attempt.number, attempt.feedback, attempt.error,
+                            resend_safe=plan.resend_safe, now_s=now_us / 1_000_000)
+    if verdict.retry and not plan.resendable:
+        return _NOT_REPLAYABLE
+    return verdict
+
+
+def settle(plan: CallPlan, attempt: Attempt[T], verdict: RetryVerdict) -> T:
+    """End the call: return its result, or raise. A spent quota raises
+    :class:`~governor.retry.StopUntilReset`; giving up after a bare exception raises the
+    verdict's :class:`~governor.retry.RetryError` from it; any other exception is re-raised
+    as it is; a response is handed back whatever its status."""
+    feedback = attempt.feedback
+    if verdict.error is StopUntilReset and feedback is not None:
+        raise StopUntilReset(
+            give_up_message(plan.route, verdict, attempt.number, feedback),
+            attempts=attempt.number, feedback=feedback, reset_at=reset_at(feedback),
+        ) from attempt.error
+    if attempt.error is not None:
+        if verdict.error is not None and attempt.parts is None:
+            raise verdict.error(
+                give_up_message(plan.route, verdict, attempt.number, None),
+                attempts=attempt.number,
+            ) from attempt.error
+        raise attempt.error
+    return cast("T", attempt.result)
+
+
+def _close(result: object) -> None:
+    close = getattr(result, "close", None)
+    if response_parts(result) is not None and callable(close):
+        close()
+
+
+async def _aclose(result: object) -> None:
+    aclose = getattr(result, "aclose", None)
+    if response_parts(result) is not None and callable(aclose):
+        await aclose()
+    else:
+        _close(result)
+
+
+def call_governed(
+    gov: Governor,
+    plan: CallPlan,
+    send: Callable[[], T],
+    *,
+    retry: RetryPolicy | None = None,
+    budget: Governor | None = None,
+    read: Callable[[T], ResponseParts | None] = response_parts,
+    discard: Callable[[T], object] = _close,
+) -> T:
+    """Make one governed call: acquire, ``send()``, observe what ``read`` finds in the result,
+    and retry per ``retry``, spending one token of ``budget`` (see
+    :func:`~governor.retry.retry_budget`) per retry; ``discard`` releases a result that is
+    retried (default: close a response). Returns the last result or raises (see :func:`settle`).
+    :class:`~governor.errors.WaitTooLong` and ``QuotaExhausted`` from acquiring propagate."""
+    number = 0
+    while True:
+        number += 1
+        decision = gov.acquire(plan.route, plan.cost, priority=plan.priority,
+                               timeout_s=plan.timeout_s)
+        sent_at_us = gov.clock.now_us()
+        try:
+            result = send()
+        except Exception as exc:
+            attempt: Attempt[T] = _record(number, None, exc, read)
+        else:
+            attempt = _record(number, result, None, read)
+        if attempt.parts is not None:
+            attempt.feedback = gov.observe(plan.route, *attempt.parts, decision=decision,
+                                           sent_at_us=sent_at_us)
+        verdict = next_step(retry, plan, attempt, gov.clock.now_us())
+        if verdict.retry and budget is not None and not budget.try_acquire():
+            verdict = _BUDGET_SPENT
+        if not verdict.retry:
+            return settle(plan, attempt, verdict)
+        if attempt.result is not None:
+            discard(attempt.result)
+        gov.clock.sleep(verdict.delay_s)
+
+
+async def acall_governed(
+    gov: AsyncGovernor,
+    plan: CallPlan,
+    send: Callable[[], Awaitable[T]],
+    *,
+    retry: RetryPolicy | None = None,
+    budget: AsyncGovernor | None = None,
+    read: Callable[[T], ResponseParts | None] = response_parts,
+    discard: Callable[[T], Awaitable[object]] = _aclose,
+) -> T:
+    """The asyncio twin of :func:`call_governed`."""
+    number = 0
+    while True:
+        number += 1
+        decision = await gov.acquire(plan.route, plan.cost, priority=plan.priority,
+                                     timeout_s=plan.timeout_s)
+        sent_at_us = gov.clock.now_us()
+        try:
+            result = await send()
+        except Exception as exc:
+            attempt: Attempt[T] = _record(number, None, exc, read)
+        else:
+            attempt = _record(number, result, None, read)
+        if attempt.parts is not None:
+            attempt.feedback = await gov.observe(plan.route, *attempt.parts, decision=decision,
+                                                 sent_at_us=sent_at_us)
+        verdict = next_step(retry, plan, attempt, gov.clock.now_us())
+        if verdict.retry and budget is not None and not await budget.try_acquire():
+            verdict = _BUDGET_SPENT
+        if not verdict.retry:
+            return settle(plan, attempt, verdict)
+        if attempt.result is not None:
+            await discard(attempt.result)
+        await gov.clock.asleep(verdict.delay_s)
+
+
+def limited(
+    gov: Governor | AsyncGovernor,
+    route: str | Callable[..., str] = "*",
+    *,
+    cost: int | Callable[..., int] = 1,
+    priority: Priority = "normal",
+    timeout_s: float | None = None,
+    retry: RetryPolicy | None = None,
+    extract: Callable[[Any], ResponseParts | None] | None = None,
+    idempotent: bool | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Govern every call of the decorated function (sync with a :class:`~governor.Governor`,
+    ``async def`` with an :class:`~governor.AsyncGovernor`)::
+
+        @limited(gov, "POST /v1/email", cost=lambda batch: len(batch))
+        def send(batch: list[Email]) -> requests.Response: ...
+
+    Each call acquires ``route`` (a text, or a function of the call's arguments returning one)
+    for ``cost`` (an int or such a function) before it runs, with ``priority`` and
+    ``timeout_s`` as :meth:`~governor.Governor.acquire` takes them. A route text is resolved to
+    the name of the profile route it matches (a fixed text at once: an unknown route raises
+    :class:`~governor.errors.UnknownRoute` when decorating). The result is observed when it
+    looks like a response (:func:`response_parts`), or as ``extract(result)`` says
+    (``(status, headers, body)``, or None: nothing to observe); so is an exception carrying a
+    ``response``. With ``retry``, failed calls are retried by that
+    :class:`~governor.retry.RetryPolicy` (None: never); a call is resent after an ambiguous
+    failure only if ``idempotent`` (default: the method of the route text is, e.g. ``GET``).
+    ``@limited(gov)`` alone governs route ``"*"``. The wrapped function keeps its signature; a
+    method's route and cost functions receive ``self`` first.
+    """
+    read = extract or response_parts
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        asynchronous = inspect.iscoroutinefunction(fn)
+        if asynchronous != inspect.iscoroutinefunction(gov.acquire):
+            need = "an AsyncGovernor" if asynchronous else "a Governor"
+            kind = "a coroutine function" if asynchronous else "a plain function"
+            raise TypeError(f"{getattr(fn, '__qualname__', fn)!r} is {kind}: govern it with "
+                            f"{need}, not {type(gov).__name__}")
+
+        router = gov.policy.router
+        fixed = None if callable(route) else router.resolve(route).name  # fails fast
+
+        def plan(args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallPlan:
+            text = route(*args, **kwargs) if callable(route) else route
+            # The profile's route name: one name (and one cache entry) per route, not per text.
+            name = fixed or router.resolve(text).name
+            weight = cost(*args, **kwargs) if callable(cost) else cost
+            safe = split_route(text)[0] in IDEMPOTENT_METHODS if idempotent is None \
+                else idempotent
+            return CallPlan(name, weight, priority, timeout_s, safe)
+
+        if asynchronous:
+            agov = cast("AsyncGovernor", gov)
+            abudget = retry_budget(agov, retry)
+            afn = cast("Callable[P, Coroutine[Any, Any, Any]]", fn)
+
+            @functools.wraps(fn)
+            async def agoverned(*args: P.args, **kwargs: P.kwargs) -> Any:
+                return await acall_governed(agov, plan(args, kwargs), lambda: afn(*args, **kwargs),
+                                            retry=retry, budget=abudget, read=read)
+
+            return cast("Callable[P, R]", agoverned)
+        sgov = cast("Governor", gov)
+        budget = retry_budget(sgov, retry)
+
+        @functools.wraps(fn)
+        def governed(*args: P.args, **kwargs: P.kwargs) -> R:
+            return call_governed(sgov, plan(args, kwargs), lambda: fn(*args, **kwargs),
+                                 retry=retry, budget=budget, read=read)
+
+        return governed
+
+    return decorate

@@ -1,0 +1,348 @@
+"""``limited``: a governed function acquires before it runs, has its response observed and is
+retried by the policy, sync and async, on a ManualClock (no sleeping, no network)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+import httpx
+import pytest
+import requests
+
+from governor import AsyncGovernor, Governor, ManualClock, Policy, load_profile
+from governor.backends.memory import AsyncMemoryBackend, MemoryBackend
+from governor.decorator import limited, response_parts
+from governor.errors import UnknownRoute, WaitTooLong
+from governor.retry import (
+    AmbiguousFailure,
+    RetriesExhausted,
+    RetryBudgetExhausted,
+    RetryPolicy,
+    StopUntilReset,
+)
+
+NOW_S = 1_767_225_600.0
+RETRY = RetryPolicy(max_attempts=4, rng=lambda: 0.5, budget=None)
+RATE_429 = {"message": "Your account reached its rate limit. #MS42903"}
+QUOTA_429 = {"message": "Your account reached its API daily quota limit. #MS42901"}
+
+
+def mailersend_policy() -> Policy:
+    return Policy.from_profile(load_profile("mailersend").resolve("starter"))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW_S)
+
+
+@pytest.fixture
+def gov(clock: ManualClock) -> Governor:
+    return Governor(mailersend_policy(), MemoryBackend(clock), account="acme", clock=clock)
+
+
+@pytest.fixture
+def agov(clock: ManualClock) -> AsyncGovernor:
+    return AsyncGovernor(mailersend_policy(), AsyncMemoryBackend(clock=clock), account="acme",
+                         clock=clock)
+
+
+def reply(status: int, body: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
+    return httpx.Response(status, json=body, headers={k.replace("_", "-"): v
+                                                       for k, v in headers.items()})
+
+
+class Script:
+    """A fake provider call: answers from a script, counts the calls."""
+
+    def __init__(self, *answers: httpx.Response | Exception) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> httpx.Response:
+        self.calls += 1
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_each_call_acquires_its_slot_first(gov: Governor, clock: ManualClock) -> None:
+    @limited(gov, "POST /v1/email")
+    def send(to: str) -> str:
+        return f"sent to {to}"
+
+    assert [send("a"), send("b"), send("c")] == ["sent to a", "sent to b", "sent to c"]
+    assert clock.slept_s == [0.5, 0.5]  # 120/minute: one slot every half second
+
+
+def test_the_wrapped_function_keeps_its_name_doc_and_signature(gov: Governor) -> None:
+    def send(to: str, *, subject: str = "hi") -> int:
+        """Send one email."""
+        return 1
+
+    governed = limited(gov, "POST /v1/email")(send)
+    assert (governed.__name__, governed.__doc__) == ("send", "Send one email.")
+    assert inspect.signature(governed) == inspect.signature(send)
+    assert governed.__wrapped__ is send  # type: ignore[attr-defined]
+    assert governed("a", subject="x") == 1
+
+
+def test_route_and_cost_may_depend_on_the_arguments(gov: Governor, clock: ManualClock) -> None:
+    routes: list[str] = []
+
+    @limited(gov, lambda path, _batch: f"POST {path}", cost=lambda _path, batch: len(batch))
+    def post(path: str, batch: list[str]) -> None:
+        routes.append(path)
+
+    post("/v1/email", ["a", "b", "c"])
+    post("/v1/email", ["d"])
+    assert clock.slept_s == [1.5]  # three slots were spent by the first call
+    decision = gov.try_acquire("POST /v1/email")
+    assert not decision
+    assert decision.scope == "email"
+
+
+def test_bare_limited_governs_the_catch_all_route(clock: ManualClock) -> None:
+    gov = Governor(Policy.of({"api": "1/second"}), clock=clock)
+
+    @limited(gov)
+    def ping() -> str:
+        return "pong"
+
+    assert [ping(), ping()] == ["pong", "pong"]
+    assert clock.slept_s == [1.0]
+
+
+def test_a_429_is_observed_and_retried_after_retry_after(
+    gov: Governor, clock: ManualClock
+) -> None:
+    call = Script(reply(429, RATE_429, retry_after="7"), reply(202))
+    send = limited(gov, "POST /v1/email", retry=RETRY)(call)
+    assert send().status_code == 202
+    assert call.calls == 2
+    assert sum(clock.slept_s) == pytest.approx(7.0)  # Retry-After, then the slot is free
+
+
+def test_a_post_answered_500_is_not_resent(gov: Governor) -> None:
+    call = Script(reply(500), reply(202))
+    response = limited(gov, "POST /v1/email", retry=RETRY)(call)()
+    assert (response.status_code, call.calls) == (500, 1)  # it may have been sent
+
+
+def test_a_get_answered_500_is_retried_with_backoff(gov: Governor, clock: ManualClock) -> None:
+    call = Script(reply(500), reply(503), reply(200))
+    response = limited(gov, "GET /v1/domains", retry=RETRY)(call)()
+    assert (response.status_code, call.calls) == (200, 3)
+    assert clock.slept_s[0] == 0.25  # full jitter: rng 0.5 x 0.5 s
+
+
+def test_an_idempotent_post_is_resent_after_a_500(gov: Governor) -> None:
+    call = Script(reply(500), reply(202))
+    send = limited(gov, "POST /v1/email", retry=RETRY, idempotent=True)(call)
+    assert (send().status_code, call.calls) == (202, 2)
+
+
+def test_a_timeout_after_sending_a_post_is_never_resent(gov: Governor) -> None:
+    call = Script(httpx.ReadTimeout("no answer"), reply(202))
+    with pytest.raises(AmbiguousFailure, match="idempotency key") as info:
+        limited(gov, "POST /v1/email", retry=RETRY)(call)()
+    assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+    assert (info.value.attempts, call.calls) == (1, 1)
+
+
+def test_a_connection_that_never_opened_is_retried_even_for_a_post(gov: Governor) -> None:
+    call = Script(httpx.ConnectError("refused"), reply(202))
+    assert limited(gov, "POST /v1/email", retry=RETRY)(call)().status_code == 202
+    assert call.calls == 2
+
+
+def test_giving_up_after_errors_raises_and_after_responses_returns(gov: Governor) -> None:
+    refused = Script(httpx.ConnectError("refused"))
+    with pytest.raises(RetriesExhausted, match="4 attempts failed") as info:
+        limited(gov, "POST /v1/email", retry=RETRY)(refused)()
+    assert (info.value.attempts, refused.calls) == (4, 4)
+    limited_429 = Script(reply(429, RATE_429))
+    last = limited(gov, "POST /v1/email", retry=RETRY)(limited_429)()
+    assert (last.status_code, limited_429.calls) == (429, 4)
+
+
+def test_an_error_the_policy_does_not_know_is_raised_as_it_is(gov: Governor) -> None:
+    call = Script(KeyError("bug"))
+    with pytest.raises(KeyError):
+        limited(gov, "GET /v1/domains", retry=RETRY)(call)()
+    assert call.calls == 1
+
+
+def test_without_a_policy_nothing_is_retried(gov: Governor) -> None:
+    timeout = Script(httpx.ReadTimeout("slow"))
+    with pytest.raises(httpx.ReadTimeout):
+        limited(gov, "GET /v1/domains")(timeout)()
+    rate = Script(reply(429, RATE_429, retry_after="5"))
+    assert limited(gov, "GET /v1/domains")(rate)().status_code == 429
+    assert (timeout.calls, rate.calls) == (1, 1)
+
+
+def test_a_spent_quota_stops_with_its_reset_time(gov: Governor, clock: ManualClock) -> None:
+    call = Script(reply(429, QUOTA_429, x_apiquota_reset="2026-01-02T00:00:00Z",
+                        x_apiquota_remaining="0"))
+    with pytest.raises(StopUntilReset, match="until 2026-01-02T00:00:00Z") as info:
+        limited(gov, "POST /v1/email", retry=RETRY)(call)()
+    assert info.value.reset_at == NOW_S + 86_400
+    assert call.calls == 1
+    decision = gov.try_acquire("POST /v1/email")  # the fleet's state knows it too
+    assert (decision.allowed, decision.scope) == (False, "quota")
+
+
+def test_the_retry_budget_is_shared_by_every_governed_function(gov: Governor) -> None:
+    policy = RetryPolicy(max_attempts=10, budget="3/minute", rng=lambda: 0.0)
+    first = Script(httpx.ConnectError("refused"), reply(200))
+    second = Script(httpx.ConnectError("refused"))
+    assert limited(gov, "GET /v1/domains", retry=policy)(first)().status_code == 200
+    with pytest.raises(RetryBudgetExhausted, match="retry budget") as info:
+        limited(gov, "GET /v1/domains", retry=policy)(second)()
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert (first.calls, second.calls) == (2, 3)  # one retry, then the two left
+
+
+def test_an_sdk_error_carrying_the_response_is_observed(gov: Governor) -> None:
+    limited_response = requests.Response()
+    limited_response.status_code = 429
+    limited_response.headers["Retry-After"] = "2"
+    error = requests.HTTPError("429", response=limited_response)
+    call = Script(error, reply(202))
+    assert limited(gov, "POST /v1/email", retry=RETRY)(call)().status_code == 202
+    giving_up = Script(error)
+    with pytest.raises(requests.HTTPError):  # the SDK's own error, once retries are over
+        limited(gov, "POST /v1/email", retry=RETRY)(giving_up)()
+    assert giving_up.calls == 4
+
+
+def test_extract_reads_results_that_are_not_responses(gov: Governor, clock: ManualClock) -> None:
+    answers = iter([{"status": 429, "retry": "3"}, {"status": 202, "retry": "0"}])
+
+    def extract(result: dict[str, Any]) -> tuple[int, dict[str, str], None]:
+        return result["status"], {"retry-after": result["retry"]}, None
+
+    @limited(gov, "POST /v1/email", retry=RETRY, extract=extract)
+    def send() -> dict[str, Any]:
+        return next(answers)
+
+    assert send()["status"] == 202
+    assert 3.0 in clock.slept_s
+
+
+def test_the_acquire_timeout_fails_fast(gov: Governor) -> None:
+    send = limited(gov, "POST /v1/bulk-email", timeout_s=1.0)(lambda: None)
+    send()
+    with pytest.raises(WaitTooLong):
+        send()
+
+
+def test_a_governor_of_the_wrong_kind_is_refused(gov: Governor, agov: AsyncGovernor) -> None:
+    async def coroutine() -> None: ...
+
+    with pytest.raises(TypeError, match="AsyncGovernor"):
+        limited(gov, "POST /v1/email")(coroutine)
+    with pytest.raises(TypeError, match="a Governor"):
+        limited(agov, "POST /v1/email")(lambda: None)
+
+
+def test_response_parts_reads_anything_shaped_like_a_response() -> None:
+    assert response_parts(reply(202)) == (202, reply(202).headers, None)
+    status, _, body = response_parts(reply(422, {"message": "bad"})) or (0, None, None)
+    assert (status, body) == (422, b'{"message":"bad"}')
+    assert response_parts({"status_code": 200}) is None
+    assert response_parts(None) is None
+
+
+async def test_an_async_function_is_governed_the_same_way(
+    agov: AsyncGovernor, clock: ManualClock
+) -> None:
+    calls: list[str] = []
+    answers = iter([reply(429, RATE_429, retry_after="4"), reply(202), reply(202)])
+
+    @limited(agov, "POST /v1/email", retry=RETRY)
+    async def send(to: str) -> httpx.Response:
+        """Send one email."""
+        calls.append(to)
+        return next(answers)
+
+    assert inspect.iscoroutinefunction(send)
+    assert send.__doc__ == "Send one email."
+    assert (await send("a")).status_code == 202
+    assert (await send("b")).status_code == 202
+    assert calls == ["a", "a", "b"]
+    assert clock.slept_s[0] == pytest.approx(4.0)
+
+
+async def test_an_async_post_is_never_resent_after_a_timeout(agov: AsyncGovernor) -> None:
+    calls = 0
+
+    @limited(agov, "POST /v1/email", retry=RETRY)
+    async def send() -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ReadTimeout("no answer")
+
+    with pytest.raises(AmbiguousFailure):
+        await send()
+    assert calls == 1
+
+
+async def test_the_async_retry_budget_bounds_retries(agov: AsyncGovernor) -> None:
+    calls = 0
+
+    @limited(agov, "GET /v1/domains", retry=RetryPolicy(max_attempts=9, budget="2/minute",
+                                                         rng=lambda: 0.0))
+    async def fetch() -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("refused")
+
+    with pytest.raises(RetryBudgetExhausted):
+        await fetch()
+    assert calls == 3
+
+
+def test_an_unknown_route_is_refused_when_decorating(clock: ManualClock) -> None:
+    gov = Governor(Policy.of({"email": "10/second"}, routes={"POST /v1/email": ["email"]}),
+                   clock=clock)
+    with pytest.raises(UnknownRoute, match="GET /v1/domains"):
+        limited(gov, "GET /v1/domains")(lambda: None)
+
+
+def test_route_texts_are_named_by_the_profile_route_they_match(gov: Governor) -> None:
+    seen: list[str] = []
+
+    @limited(gov, lambda item: f"GET /v1/activity/{item}?page=2", retry=RETRY)
+    def activity(item: int) -> httpx.Response:
+        return reply(503, retry_after="1") if not seen else reply(200)
+
+    original = gov.observe
+
+    def spy(route: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(route)
+        return original(route, *args, **kwargs)
+
+    gov.observe = spy  # type: ignore[method-assign]  # to see the route each response is filed under
+    assert activity(41).status_code == 200  # a GET: retried
+    assert seen == ["GET /v1/activity/**", "GET /v1/activity/**"]
+
+
+def test_the_shells_offer_the_decorator_as_a_method(
+    gov: Governor, agov: AsyncGovernor, clock: ManualClock
+) -> None:
+    @gov.limited("POST /v1/email")
+    def send(to: str) -> httpx.Response:
+        return reply(202)
+
+    @agov.limited("POST /v1/email")
+    async def asend(to: str) -> httpx.Response:
+        return reply(202)
+
+    assert send("a@example.com").status_code == 202
+    assert list(inspect.signature(send).parameters) == ["to"]
+    assert asyncio.run(asend("b@example.com")).status_code == 202
