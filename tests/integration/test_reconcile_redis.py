@@ -55,8 +55,13 @@ def test_reconcile_costs_one_round_trip_and_a_quiet_response_none(
     gov.close()
 
 
-def _worker(url: str, prefix: str, stop: float, out: Queue[list[float]]) -> None:
+def _worker(url: str, prefix: str, ready: Queue[int], window: Queue[tuple[float, float]],
+            out: Queue[list[float]]) -> None:
     gov = _gov(url, prefix)
+    gov.try_acquire("GET /v1/api-quota")  # connected (and the script loaded) before the start
+    ready.put(1)
+    start, stop = window.get()
+    time.sleep(max(0.0, start - time.time()))
     grants = []
     while True:
         reservation = gov.reserve(EMAIL)
@@ -76,17 +81,24 @@ def test_after_one_response_announcing_10_per_minute_every_process_follows(
 ) -> None:
     ctx = multiprocessing.get_context("spawn")
     out: Queue[list[float]] = ctx.Queue()
-    start = time.time() + 3.0  # the workers' interpreters start meanwhile
-    stop = start + 4.0
-    procs = [ctx.Process(target=_worker, args=(redis_url, key_prefix, stop, out))
+    ready: Queue[int] = ctx.Queue()
+    window: Queue[tuple[float, float]] = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(redis_url, key_prefix, ready, window, out))
              for _ in range(8)]
     for p in procs:
         p.start()
     try:
         observer = _gov(redis_url, key_prefix)
+        for _ in procs:
+            ready.get(timeout=60)  # every interpreter started, whatever the machine's load
+        start = time.time() + 0.2
+        stop = start + 4.0
+        for _ in procs:
+            window.put((start, stop))
         time.sleep(max(0.0, start + 1.0 - time.time()))
         drop = time.time()
         observer.observe(EMAIL, 202, {"x-ratelimit-limit": "10"})  # under review, learned
+        applied = time.time()
         results = [out.get(timeout=60) for _ in procs]
         observer.close()
     finally:
@@ -97,8 +109,9 @@ def test_after_one_response_announcing_10_per_minute_every_process_follows(
     granted = sorted(t for grants in results for t in grants)
     before = [t for t in granted if t < drop]
     assert len(before) > 20  # the fleet was sending at 120/min before the drop
-    # Each worker holds at most one reservation made before the drop (one interval ahead).
-    after = [t for t in granted if t > drop + 8 * SCALE / 120]
+    # Reservations made before the drop was applied queue at most 8 deep (one per worker),
+    # so every grant later than that follows the new limit.
+    after = [t for t in granted if t > applied + 9 * SCALE / 120]
     gaps = [b - a for a, b in itertools.pairwise(after)]
     assert after
     assert min(gaps) >= SCALE / 10 - 1e-6  # 10 per (scaled) minute from then on
