@@ -84,7 +84,8 @@ class Core:
     """Route resolution, cost checks and decision building for one account and policy."""
 
     __slots__ = (
-        "_lock", "_specs", "account", "cached_spec", "clock", "paused", "pending", "policy"
+        "_lock", "_specs", "account", "cached_spec", "clock", "learned", "paused", "pending",
+        "policy", "stopped_day",
     )
 
     def __init__(self, policy: Policy, account: str, clock: Clock) -> None:
@@ -102,6 +103,11 @@ class Core:
         # Pauses this process has learned, by bucket ("" = the account): a caller that wakes
         # from its sleep checks them before it goes (no round trip).
         self.paused: dict[str, int] = {}
+        # What this process already wrote at once, so that a response repeating it (every
+        # response of an account under review says 10/min) rides along instead: the learned
+        # interval per bucket, and the day whose quota was found spent.
+        self.learned: dict[str, int] = {}
+        self.stopped_day = -1
 
     def spec(self, route: str, cost: int = 1) -> CallSpec:
         """The scopes of ``route``; refuses a cost no scope could ever grant."""
@@ -210,7 +216,7 @@ class Core:
             outcome,
             sent_at_us=sent_at_us if sent_at_us is not None else now_us,
             now_us=now_us,
-            scale=factor,
+            scale=policy.rate_scale,
             max_pause_us=round(policy.max_pause_s * _US),
             local_tat_us=marks[0] if marks else None,
         )
@@ -222,6 +228,8 @@ class Core:
             earlier = self.pending.pop(spec, None)
             if earlier is not None:
                 adjustment = earlier.merge(adjustment)
+            if adjustment.urgent and self._known(adjustment, spec):
+                adjustment = replace(adjustment, urgent=False)
             if not adjustment.urgent:
                 self.pending[spec] = adjustment
                 return feedback, None
@@ -229,7 +237,22 @@ class Core:
             self._learn_pause(adjustment.bucket, adjustment.bucket_pause_us)
         if adjustment.account_pause_us:
             self._learn_pause("", adjustment.account_pause_us)
+        if adjustment.interval_us:
+            known = self.learned.get(adjustment.bucket, 0)
+            self.learned[adjustment.bucket] = max(known, adjustment.interval_us)
+        if spec.quota is not None and adjustment.quota_used_floor >= spec.quota.limit:
+            self.stopped_day = max(self.stopped_day, adjustment.quota_day)
         return feedback, adjustment
+
+    def _known(self, adj: Adjustment, spec: CallSpec) -> bool:
+        """Whether everything urgent in ``adj`` was already written by this process."""
+        stop = spec.quota is not None and adj.quota_used_floor >= spec.quota.limit
+        return (
+            adj.interval_us <= self.learned.get(adj.bucket, 0)
+            and adj.bucket_pause_us <= self.paused.get(adj.bucket, 0)
+            and adj.account_pause_us <= self.paused.get("", 0)
+            and (not stop or adj.quota_day <= self.stopped_day)
+        )
 
     def _learn_pause(self, scope: str, until_us: int) -> None:
         self.paused[scope] = max(self.paused.get(scope, 0), until_us)

@@ -43,6 +43,7 @@ __all__ = [
     "Certificates",
     "RedisServer",
     "ServerError",
+    "die_with_parent",
     "find_binary",
     "start_server",
 ]
@@ -125,11 +126,13 @@ def _server_pid(unix_socket: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+def die_with_parent(sig: int = signal.SIGKILL) -> None:  # pragma: no cover - in a child
+    """Linux: have the calling process get ``sig`` when its parent dies, so nothing a demo or
+    a test started outlives it (a no-op elsewhere)."""
     if sys.platform.startswith("linux"):
         pr_set_pdeathsig = 1
         with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, sig)
 
 
 @dataclass(frozen=True)
@@ -256,7 +259,7 @@ def start_server(
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509  # only prctl; no locks are taken
+            preexec_fn=die_with_parent,  # noqa: PLW1509  # only prctl; no locks are taken
         )
         server = RedisServer(binary, chosen, process, workdir, version, tls)
         atexit.register(server.stop)

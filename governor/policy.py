@@ -29,8 +29,9 @@ class Policy:
     may run a minute in 6 s). How responses are reconciled: ``dialect`` names the header
     dialect (:mod:`governor.headers`), ``max_pause_s`` caps any pause a response can impose,
     and ``relax_after`` is how many responses showing the configured limit again lift a learned
-    lower one (0: never). Build one from a profile with :meth:`from_profile`, or from plain
-    values with :meth:`of`.
+    lower one (0: never). ``headroom`` leaves that fraction of every rate unused (0.01: calls
+    spaced 1% wider), a margin for the jitter between a grant and the provider's clock. Build
+    one from a profile with :meth:`from_profile`, or from plain values with :meth:`of`.
     """
 
     def __init__(
@@ -44,6 +45,7 @@ class Policy:
         dialect: str = "generic",
         max_pause_s: float = 900.0,
         relax_after: int = 3,
+        headroom: float = 0.0,
     ) -> None:
         if not time_scale > 0:
             raise ConfigError(f"time_scale must be a positive number of seconds, not {time_scale}")
@@ -53,17 +55,23 @@ class Policy:
                 raise ConfigError(f"route {route.name!r} spends unknown buckets {unknown}")
         if not max_pause_s > 0 or relax_after < 0:
             raise ConfigError("max_pause_s must be positive and relax_after at least 0")
+        if not 0 <= headroom < 0.5:
+            raise ConfigError(f"headroom is a fraction in [0, 0.5), not {headroom}")
         self.name = name
         self.dialect = dialect
         self.max_pause_s = max_pause_s
         self.relax_after = relax_after
+        self.headroom = headroom
+        # Rates are spaced by scale * (1 + headroom); quota days by scale alone.
+        self.rate_scale = time_scale / 60.0 * (1.0 + headroom)
         self.buckets = dict(buckets)
         self.quota = quota
         self.time_scale = time_scale
         self.router = Router(tuple(routes))
         scale = time_scale / 60.0
         self._bucket_specs = {
-            n: BucketSpec(n, r.interval_us(scale), r.burst, r.limit) for n, r in buckets.items()
+            n: BucketSpec(n, r.interval_us(self.rate_scale), r.burst, r.limit)
+            for n, r in buckets.items()
         }
         self._quota_spec = (
             None
@@ -82,6 +90,7 @@ class Policy:
         quota_reserve: int = 0,
         max_pause_s: float = 900.0,
         relax_after: int = 3,
+        headroom: float = 0.0,
     ) -> Policy:
         """The policy of a resolved profile (provider, plan, reputation)."""
         quota = resolved.quota
@@ -100,6 +109,7 @@ class Policy:
             dialect=resolved.dialect,
             max_pause_s=max_pause_s,
             relax_after=relax_after,
+            headroom=headroom,
         )
 
     @classmethod
@@ -122,6 +132,10 @@ class Policy:
             route_list = [Route(*split_route(t), tuple(b)) for t, b in routes.items()]
         q = quota if isinstance(quota, DailyQuota) or quota is None else parse_quota(quota)
         return cls(rates, route_list, q, time_scale=time_scale)
+
+    def interval_us(self, bucket: str) -> int:
+        """The configured emission interval of ``bucket`` (scaled, headroom included)."""
+        return self._bucket_specs[bucket].interval_us
 
     def spec(self, route: str) -> CallSpec:
         """The scopes a call of ``route`` (``"POST /v1/email"``) spends from (cached)."""

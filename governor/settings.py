@@ -83,6 +83,10 @@ class GovernorSettings(BaseSettings):
         1, ge=1, le=100_000, description="Processes sharing the account: in 'degrade', each "
         "takes 1/fleet_size of every limit.",
     )
+    headroom: float = Field(
+        0.01, ge=0, lt=0.5, allow_inf_nan=False, description="Fraction of every rate left "
+        "unused, a margin for arrival jitter at the provider (0.01: 99% of each limit).",
+    )
     relax_after: int = Field(
         3, ge=0, description="Responses showing the configured limit again that lift a learned "
         "lower one (0: never).",
@@ -178,6 +182,7 @@ class GovernorSettings(BaseSettings):
             quota_reserve=self.reserve_calls(resolved),
             max_pause_s=self.max_pause_s,
             relax_after=self.relax_after,
+            headroom=self.headroom,
         )
 
     def account_id(self) -> AccountId:

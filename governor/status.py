@@ -50,7 +50,7 @@ def describe(snapshot: Snapshot, policy: Policy) -> dict[str, Any]:
     buckets = []
     for name, rate in policy.buckets.items():
         st = snapshot.buckets.get(name, BucketSnapshot())
-        configured = rate.interval_us(scale)
+        configured = policy.interval_us(name)
         interval = max(configured, st.interval_us)
         tokens = (now - st.tat_us) // interval + rate.burst
         buckets.append({

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import uvicorn
 
+from governor.embedded import die_with_parent
 from governor.mock.admin import MockAdmin
 from governor.mock.app import create_app
 from governor.mock.clock import VirtualClock
@@ -191,7 +192,10 @@ class MockServer:
             args += ["--start", repr(self.start_s)]
         if self.rate_headers is not None:
             args.append("--rate-headers" if self.rate_headers else "--no-rate-headers")
-        self._child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        self._child = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl; no locks are taken
+        )
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout_s

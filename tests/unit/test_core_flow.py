@@ -50,3 +50,21 @@ def test_every_text_of_a_route_shares_its_pending_adjustment() -> None:
         gov.observe(f"GET /v1/activity/{i}", 200,
                     {"x-ratelimit-remaining": "1", "x-ratelimit-reset": reset})
     assert len(gov._core.pending) == 1
+
+
+def test_a_limit_already_written_rides_along_instead_of_a_round_trip() -> None:
+    clock = ManualClock()
+    gov = Governor(Policy.from_profile(load_profile("mailersend").resolve("starter")),
+                   clock=clock)
+    first = gov.observe(EMAIL, 202, {"x-ratelimit-limit": "10"})
+    assert first.adjustment is not None
+    assert first.adjustment.urgent
+    assert not gov._core.pending  # written at once
+    gov.observe(EMAIL, 202, {"x-ratelimit-limit": "10"})
+    held = gov._core.pending[gov._core.spec(EMAIL)]
+    assert not held.urgent  # already written: it waits for the next decision
+    lower = gov.observe(EMAIL, 202, {"x-ratelimit-limit": "5"})
+    assert not gov._core.pending  # lower still: written at once
+    assert lower.adjustment is not None
+    assert lower.adjustment.interval_us == 12_000_000
+    assert gov._core.learned["email"] == 12_000_000
