@@ -1,0 +1,152 @@
+"""The demo's fleet: the worker processes, the queues they share with the parent, and the
+parent's loop over their events (feeding messages, playing the scenario's mid-run events,
+drawing the progress), until every message is acknowledged."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import queue
+import time
+from typing import TYPE_CHECKING, Any
+
+from governor.demo.tally import Tally
+from governor.demo.worker import WorkerConfig, run_worker
+
+if TYPE_CHECKING:
+    from multiprocessing.context import SpawnProcess
+
+    from governor.demo.progress import Progress
+    from governor.demo.runner import RunFacts
+    from governor.mock.admin import MockAdmin
+
+__all__ = ["ACCOUNT", "Fleet", "Interrupted"]
+
+ACCOUNT = "demo"
+"""The account's name on the mock."""
+_READY_TIMEOUT_S = 60.0
+_JOIN_TIMEOUT_S = 5.0
+_INTERRUPTED_JOIN_S = 1.5
+
+
+class Interrupted(Exception):
+    """SIGTERM, turned into an exception so that everything started is stopped."""
+
+
+class Fleet:
+    """The worker processes, their queues, and the parent's loop over their events."""
+
+    def __init__(self, facts: RunFacts, progress: Progress) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.facts, self.progress = facts, progress
+        self.setup: Any = ctx.Queue()
+        self.work: Any = ctx.Queue()
+        self.events: Any = ctx.Queue()
+        self.go, self.halt = ctx.Event(), ctx.Event()
+        s, opts = facts.scenario, facts.options
+        total = None if opts.duration_s is not None else (opts.messages or s.messages)
+        period_s = s.period_s * facts.time_scale / 60.0
+        self.tally = Tally(opts.workers, total, time.time(), period_s, s.limit)
+        self.procs: list[SpawnProcess] = [
+            ctx.Process(target=run_worker, name=f"governor-demo-worker-{i}", daemon=True,
+                        args=(self.setup, self.work, self.events, self.go, self.halt))
+            for i in range(opts.workers)
+        ]
+        self._stopped = False
+
+    def spawn(self) -> None:
+        """Start the worker processes; they wait for their configuration."""
+        for p in self.procs:
+            p.start()
+
+    def run(self, configs: list[WorkerConfig], admin: MockAdmin) -> None:
+        """Configure the workers, start them together, and follow them to the end."""
+        facts, tally, opts = self.facts, self.tally, self.facts.options
+        for config in configs:
+            self.setup.put(config)
+        configured = time.time()
+        while True:
+            self._drain(0.05)
+            now = time.time()
+            if not self.go.is_set():
+                if len(tally.ready) == len(self.procs) and now >= facts.go_at_s:
+                    self.go.set()
+                    facts.started_s = tally.started_s = now
+                elif now - configured > _READY_TIMEOUT_S:
+                    facts.errors.append("the workers did not start within a minute")
+                    return
+            else:
+                self._feed()
+                elapsed_s = now - facts.started_s
+                self._events(admin, len(tally.acked) / tally.total if tally.total
+                             else elapsed_s / (opts.duration_s or 1.0))
+                if tally.finished or elapsed_s >= (opts.duration_s or float("inf")):
+                    facts.ended_s = now
+                    return
+            dead = [p for p in self.procs if p.exitcode is not None]
+            if dead:
+                self._drain(0.2)
+                facts.errors.extend(
+                    f"worker {w} stopped: {e}" for w, e in tally.stopped.items() if e)
+                facts.errors.append(f"{len(dead)} worker(s) exited early")
+                return
+            self.progress.update(tally, now)
+
+    def _feed(self) -> None:
+        """Keep a few messages per worker queued (all of them, in a fixed-size run)."""
+        tally = self.tally
+        target = tally.total if tally.total is not None else len(self.procs) * 8
+        want = target if tally.total is not None else len(tally.acked) + target
+        while tally.issued < want:
+            self.work.put(tally.issued)
+            tally.issued += 1
+
+    def _events(self, admin: MockAdmin, done: float) -> None:
+        """The scenario's mid-run events, once their share (``done``) of the run is done."""
+        facts, s = self.facts, self.facts.scenario
+        if s.drop_at is not None and facts.drop_s is None and done >= s.drop_at:
+            facts.drop_s = time.time()
+            admin.set_reputation(ACCOUNT, "under_review")
+        for outage in s.outages[len(facts.outages):]:
+            if done < outage.at:
+                break
+            facts.outages.append(admin.schedule_outage(outage.duration_s, code=outage.code))
+
+    def _drain(self, timeout_s: float) -> None:
+        try:
+            self.tally.add(self.events.get(timeout=timeout_s))
+            for _ in range(10_000):
+                self.tally.add(self.events.get_nowait())
+        except queue.Empty:
+            pass
+
+    def stop(self) -> None:
+        """Ask the workers to stop, wait a little, then end them; count the unfinished."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.halt.set()
+        self.facts.ended_s = self.facts.ended_s or time.time()
+        # After a Ctrl-C, a worker may wait on a server that is shutting down: do not wait long.
+        grace_s = _INTERRUPTED_JOIN_S if self.facts.interrupted else _JOIN_TIMEOUT_S
+        deadline = time.monotonic() + grace_s
+        for p in self.procs:
+            if p.pid is not None:
+                p.join(max(0.0, deadline - time.monotonic()))
+        for p in self.procs:
+            if p.is_alive():
+                p.terminate()
+                p.join(2.0)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        self._drain(0.1)
+        queued = 0
+        with contextlib.suppress(queue.Empty, OSError, ValueError):
+            while True:
+                self.work.get(timeout=0.05)
+                queued += 1
+        self.facts.unfinished = self.tally.issued - len(self.tally.acked) - queued
+        for q in (self.setup, self.work, self.events):
+            q.close()
+            q.cancel_join_thread()

@@ -1,0 +1,235 @@
+"""The demo's final report: the mock's server-side account of the run (what it received, what it
+refused, how full the binding limit was), the workers' waits, and the scenario's bar."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from governor.demo.fleet import ACCOUNT
+from governor.demo.scenarios import UTILISATION_BAR
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from governor.demo.runner import RunFacts
+    from governor.demo.tally import Tally
+
+__all__ = ["build_report", "render_report"]
+
+_QUOTA_CODES = ("MS42901", "daily_quota_exceeded")
+# "Right after midnight": the first send after the reset within this much real time.
+_RESUME_S = 0.5
+
+
+def _binding(facts: RunFacts, account: dict[str, Any]) -> dict[str, Any] | None:
+    """The scenario's bucket as the mock counted it (per API key: ``bucket@key``)."""
+    bucket = facts.scenario.bucket
+    for label, stats in account.get("buckets", {}).items():
+        if label == bucket or label.startswith(bucket + "@"):
+            keys = ("limit", "period_s", "limits_seen", "admitted", "max_in_fixed_window",
+                    "max_in_sliding_window", "windows_measured", "utilisation")
+            return {"bucket": bucket, **{k: stats.get(k) for k in keys}}
+    return None
+
+
+def build_report(facts: RunFacts, tally: Tally) -> dict[str, Any]:
+    """The report as JSON-ready data; ``met`` says whether the run met its scenario's bar."""
+    s, server = facts.scenario, facts.server or {}
+    account: dict[str, Any] = server.get("accounts", {}).get(ACCOUNT, {})
+    limited: dict[str, int] = account.get("rate_limited", {})
+    requests = account.get("requests", tally.requests)
+    report: dict[str, Any] = {
+        "scenario": s.name, "summary": s.summary, "goal": s.goal,
+        "provider": s.provider, "plan": s.plan, "route": s.route,
+        "workers": facts.options.workers, "time_scale": facts.time_scale, "redis": facts.redis,
+        "window": facts.options.window,
+        "messages": tally.total if tally.total is not None else len(tally.acked),
+        "elapsed_s": round(max(0.0, facts.ended_s - facts.started_s), 2)
+        if facts.started_s else None,
+        "interrupted": facts.interrupted,
+        "sent": tally.sent,
+        "delivered": account.get("delivered"),
+        "requests": requests,
+        "rate_limited": limited,
+        "rate_limited_total": sum(limited.values()),
+        "unavailable": account.get("unavailable", 0),
+        "binding": _binding(facts, account),
+        "over_quota_sends": account.get("quota", {}).get("over_quota_sends", 0),
+        "quota_refusals": sum(limited.get(code, 0) for code in _QUOTA_CODES),
+        "duplicates_delivered": account.get("duplicates_delivered", 0),
+        "replays": account.get("replays", 0),
+        "lost": facts.unfinished,
+        "failed": tally.failed + tally.unknown,
+        "acknowledged": len(tally.acked),
+        "acknowledged_twice": tally.acked_twice,
+        "limited_seen_by_workers": tally.limited,
+        "requeued": tally.requeued,
+        "lost_replies_simulated": tally.lost_replies,
+        "waits_s": {k: None if v is None else round(v, 4)
+                    for k, v in tally.wait_percentiles().items()},
+        "redis_round_trips_per_request": round(facts.redis_calls / requests, 3)
+        if facts.redis_calls is not None and requests else None,
+        "per_worker": {str(w): vars(st) for w, st in sorted(tally.per_worker.items())},
+        "events": _events(facts, tally),
+        "outages_planned": len(s.outages),
+        "errors": list(facts.errors),
+    }
+    checks = [_CHECKS[name](report) for name in s.checks]
+    if facts.errors or facts.interrupted or not facts.server:
+        why = "interrupted" if facts.interrupted else "; ".join(facts.errors) or "no report"
+        checks.insert(0, {"name": "completed", "ok": False, "detail": why})
+    report["checks"] = checks
+    report["met"] = all(c["ok"] for c in checks)
+    return report
+
+
+def _events(facts: RunFacts, tally: Tally) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    speed = 60.0 / facts.time_scale
+    if facts.drop_s is not None:
+        after = tally.incidents_after(facts.drop_s)
+        per_worker = Counter(i.worker for i in after if i.status == 429)
+        server_after = sum(1 for e in facts.log
+                           if e["t"] >= facts.drop_s * speed and e["status"] == 429)
+        out["reputation_drop"] = {
+            "at_s": round(facts.drop_s - facts.started_s, 3),
+            "limited_after_by_worker": {str(w): per_worker.get(w, 0)
+                                        for w in range(facts.options.workers)},
+            "limited_before": sum(1 for i in tally.incidents
+                                  if i.status == 429 and i.at_s < facts.drop_s),
+            "server_limited_after": server_after,
+        }
+    if facts.midnight_s is not None:
+        midnight_v = facts.midnight_s * speed
+        sent = [e["t"] for e in facts.log if 200 <= e["status"] < 300]
+        later = [t for t in sent if t >= midnight_v]
+        resume = (min(later) - midnight_v) / speed if later else None
+        out["midnight"] = {
+            "at_s": round(facts.midnight_s - facts.started_s, 3) if facts.started_s else None,
+            "sent_before": len(sent) - len(later), "sent_after": len(later),
+            "quota": facts.scenario.quota,
+            "resumed_after_s": None if resume is None else round(resume, 4),
+        }
+    if facts.outages:
+        out["outages"] = [
+            {"start_s": round(o["real_start_s"] - facts.started_s, 3),
+             "duration_s": round(o["real_end_s"] - o["real_start_s"], 3), "code": o["code"]}
+            for o in facts.outages
+        ]
+    return out
+
+
+def _windows(n: int) -> str:
+    return f"{n} whole provider window" + ("" if n == 1 else "s")
+
+
+def _check(name: str, ok: bool, detail: str) -> dict[str, Any]:
+    return {"name": name, "ok": ok, "detail": detail}
+
+
+def _no_429(r: dict[str, Any]) -> dict[str, Any]:
+    n = r["rate_limited_total"]
+    return _check("zero 429s", n == 0 and r["limited_seen_by_workers"] == 0,
+                  f"the server answered {n} 429s {r['rate_limited'] or ''}".rstrip())
+
+
+def _utilisation(r: dict[str, Any]) -> dict[str, Any]:
+    b = r["binding"] or {}
+    used = b.get("utilisation")
+    if used is None:
+        return _check("utilisation", False, "no whole provider window was saturated; "
+                      "send more messages")
+    return _check("utilisation", used >= UTILISATION_BAR,
+                  f"{used:.1%} of {b['bucket']} {b['limit']}/window used over "
+                  f"{_windows(b['windows_measured'])} (bar {UTILISATION_BAR:.0%})")
+
+
+def _drop(r: dict[str, Any]) -> dict[str, Any]:
+    d = r["events"].get("reputation_drop")
+    if d is None:
+        return _check("follows the drop", False, "the reputation never dropped")
+    worst = max(d["limited_after_by_worker"].values(), default=0)
+    ok = worst <= 1 and d["limited_before"] == 0
+    return _check("follows the drop", ok,
+                  f"429s after the drop by worker {list(d['limited_after_by_worker'].values())}"
+                  f" (at most 1 each), {d['limited_before']} before it")
+
+
+def _midnight(r: dict[str, Any]) -> dict[str, Any]:
+    m = r["events"].get("midnight")
+    if m is None:
+        return _check("midnight", False, "no midnight in the run")
+    resumed = m["resumed_after_s"]
+    ok = (r["quota_refusals"] == 0 and r["over_quota_sends"] == 0
+          and m["sent_before"] == m["quota"] and resumed is not None and resumed <= _RESUME_S)
+    when = "never" if resumed is None else f"{resumed * 1000:.0f} ms after it"
+    return _check("midnight", ok,
+                  f"{m['sent_before']} of the day's {m['quota']} sent before midnight, "
+                  f"{r['quota_refusals']} quota refusals, {r['over_quota_sends']} over-quota "
+                  f"sends; sending resumed {when} (bar {_RESUME_S * 1000:.0f} ms)")
+
+
+def _intact(r: dict[str, Any]) -> dict[str, Any]:
+    if r["delivered"] is None:
+        return _check("nothing lost", False, "no report from the mock provider")
+    total = r["acknowledged"] if r["interrupted"] else r["messages"]
+    ok = (r["lost"] == 0 and r["failed"] == 0 and r["duplicates_delivered"] == 0
+          and r["acknowledged_twice"] == 0 and r["delivered"] == total == r["acknowledged"])
+    return _check("nothing lost", ok,
+                  f"{r['delivered']} of {total} delivered, {r['lost']} lost, {r['failed']} "
+                  f"failed, {r['duplicates_delivered']} delivered twice")
+
+
+def _outage(r: dict[str, Any]) -> dict[str, Any]:
+    planned, happened = r["outages_planned"], len(r["events"].get("outages", []))
+    worst = max((st["unavailable"] for st in r["per_worker"].values()), default=0)
+    ok = happened == planned and r["unavailable"] > 0 and worst <= planned
+    return _check("outages ridden out", ok,
+                  f"{happened} of {planned} outages, {r['unavailable']} 503s, at most "
+                  f"{worst} per worker (bar {planned})")
+
+
+_CHECKS = {"no_429": _no_429, "utilisation": _utilisation, "drop": _drop,
+           "midnight": _midnight, "intact": _intact, "outage": _outage}
+
+
+def _fmt_s(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.3f} s"
+
+
+def render_report(report: dict[str, Any], console: Console) -> None:
+    """The report for people."""
+    r = report
+    b = r["binding"]
+    console.print(f"\n[bold]governor demo · {r['scenario']}[/bold]: {r['summary']}",
+                  highlight=False)
+    rows = [
+        ("sent", f"{r['sent']:,} of {r['messages']:,} messages in {r['requests']:,} requests"
+                 + (f" in {r['elapsed_s']:.1f} s" if r["elapsed_s"] is not None else "")),
+        ("429s received", f"{r['rate_limited_total']:,} {r['rate_limited'] or ''}".rstrip()),
+        ("503s received", f"{r['unavailable']:,}"),
+        ("binding limit", "-" if not b else
+         f"{b['bucket']} {b['limit']} per {b['period_s']:g} s: "
+         + ("not measured" if b["utilisation"] is None else
+            f"{b['utilisation']:.1%} used over {_windows(b['windows_measured'])}")),
+        ("quota", f"{r['over_quota_sends']} over-quota sends, {r['quota_refusals']} refusals"),
+        ("messages", f"{r['lost']} lost · {r['failed']} failed · {r['duplicates_delivered']} "
+                     f"delivered twice · {r['requeued']} requeued"),
+        ("waits", " · ".join(f"{k} {_fmt_s(v)}" for k, v in r["waits_s"].items())),
+    ]
+    if r["lost_replies_simulated"]:
+        rows.append(("lost replies", f"{r['lost_replies_simulated']} dropped on purpose and "
+                     f"sent again; the server replayed {r['replays']}"))
+    if r["redis_round_trips_per_request"] is not None:
+        rows.append(("redis", f"{r['redis_round_trips_per_request']:.2f} round trips per request"))
+    for key, value in rows:
+        console.print(f"  [cyan]{key:>14}[/cyan]  {value}", highlight=False)
+    for c in r["checks"]:
+        mark = "[green]✓[/green]" if c["ok"] else "[red]✗[/red]"
+        console.print(f"  {mark} {c['name']}: {c['detail']}", highlight=False)
+    verdict = "[green]bar met[/green]" if r["met"] else "[red]bar not met[/red]"
+    if r["interrupted"]:
+        verdict = "[yellow]interrupted[/yellow] before the end; the goal"
+    console.print(f"  {verdict}: {r['goal']}")

