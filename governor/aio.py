@@ -70,7 +70,7 @@ class AsyncGovernor:
         spec = core.cached_spec(route) if cost == 1 else None  # the hot path: a dict lookup
         if spec is None:
             spec = core.spec(route, cost)
-        adjustment = core.pending.pop(spec, None) if core.pending else None
+        adjustment = core.take_pending(spec) if core.pending else None
         high = HIGH.get(priority)
         if high is None:
             high = high_priority(priority)  # raises: not a priority
@@ -168,8 +168,8 @@ class AsyncGovernor:
         along with the route's next decision; a response with nothing new writes nothing.
         """
         feedback, urgent = self._core.observe(route, status, headers, body, decision, sent_at_us)
-        if urgent is not None:
-            await self.backend.apply(self._core.account, self._core.spec(route), urgent)
+        for spec, adjustment in urgent:
+            await self.backend.apply(self._core.account, spec, adjustment)
         if self.hooks is not None:
             call_hook(self.hooks.on_feedback, route, status, feedback)
         return feedback

@@ -18,8 +18,8 @@ from governor.decision import Decision, Feedback, Reservation
 from governor.engine import NO_LIMIT_US, QUOTA, BucketSpec, CallSpec
 from governor.errors import CostTooLarge, LimitExceeded, QuotaExhausted, WaitTooLong
 from governor.headers import parse_headers, scaled
-from governor.outcome import classify
-from governor.reconcile import plan
+from governor.outcome import classify, quota_in_body
+from governor.reconcile import plan, split
 
 if TYPE_CHECKING:
     from governor.clock import Clock
@@ -130,7 +130,7 @@ class Core:
     ) -> Decide:
         """The single decide step of ``reserve``."""
         spec = self.spec(route, cost)
-        adjustment = self.pending.pop(spec, None) if self.pending else None
+        adjustment = self.take_pending(spec) if self.pending else None
         return Decide(spec, cost, high_priority(priority), _max_wait_us(timeout_s), adjustment)
 
     @staticmethod
@@ -194,12 +194,14 @@ class Core:
         body: Body,
         decision: Decision | None,
         sent_at_us: int | None,
-    ) -> tuple[Feedback, Adjustment | None]:
+    ) -> tuple[Feedback, list[tuple[CallSpec, Adjustment]]]:
         """Classify a response and plan its reconcile.
 
-        Returns the feedback and the adjustment to apply at once (an urgent one: a pause, a
-        lower limit, a spent quota), or None; any other adjustment is kept in :attr:`pending`
-        and rides along with the route's next decision, so it costs no round trip.
+        Returns the feedback and the adjustments to apply at once (urgent ones: a pause, a
+        lower limit, a spent quota), each with the spec to apply it through; any other is kept
+        in :attr:`pending` and rides along with a later decision (the route's part with the
+        route's next one, the quota's part with the next that spends quota), so it costs no
+        round trip.
         """
         spec = self.spec(route)
         policy = self.policy
@@ -209,6 +211,10 @@ class Core:
             parse_headers(policy.dialect, headers or {}, round(now_us / factor)), factor
         )
         outcome = classify(status, headers, body, policy.dialect)
+        if observation.quota_remaining is None and 200 <= status < 300:
+            quota, remaining = quota_in_body(body)  # e.g. GET /v1/api-quota seeds the quota
+            if remaining is not None:
+                observation = replace(observation, quota_limit=quota, quota_remaining=remaining)
         marks = decision.marks if decision is not None else ()
         adjustment = plan(
             spec,
@@ -219,11 +225,35 @@ class Core:
             scale=policy.rate_scale,
             max_pause_us=round(policy.max_pause_s * _US),
             local_tat_us=marks[0] if marks else None,
+            quota=policy.quota_call.quota if policy.quota_call is not None else spec.quota,
         )
         feedback = Feedback(outcome, observation, adjustment)
         if adjustment is None:
-            return feedback, None
+            return feedback, []
         adjustment = replace(adjustment, relax_after=policy.relax_after)
+        carrier = policy.quota_call
+        limit = carrier.quota.limit if carrier is not None and carrier.quota else None
+        route_part, quota_part = split(adjustment, limit)
+        urgent: list[tuple[CallSpec, Adjustment]] = []
+        if route_part is not None and self._hold(spec, route_part):
+            urgent.append((spec, route_part))
+        if carrier is not None and quota_part is not None and self._hold(carrier, quota_part):
+            urgent.append((carrier, quota_part))
+        return feedback, urgent
+
+    def take_pending(self, spec: CallSpec) -> Adjustment | None:
+        """What rides along with a decision of ``spec``: its route's pending adjustment and,
+        when it spends quota, the account's quota news."""
+        own = self.pending.pop(spec, None)
+        quota = self.policy.quota_call
+        if spec.quota is not None and quota is not None:
+            shared = self.pending.pop(quota, None)
+            if shared is not None:
+                own = shared if own is None else own.merge(shared)
+        return own
+
+    def _hold(self, spec: CallSpec, adjustment: Adjustment) -> bool:
+        """Keep ``adjustment`` to ride along, or say it is to be applied now (True)."""
         with self._lock:
             earlier = self.pending.pop(spec, None)
             if earlier is not None:
@@ -232,7 +262,12 @@ class Core:
                 adjustment = replace(adjustment, urgent=False)
             if not adjustment.urgent:
                 self.pending[spec] = adjustment
-                return feedback, None
+                return False
+        self._remember(spec, adjustment)
+        return True
+
+    def _remember(self, spec: CallSpec, adjustment: Adjustment) -> None:
+        """Note what an urgent adjustment writes, so a response repeating it rides along."""
         if adjustment.bucket_pause_us:
             self._learn_pause(adjustment.bucket, adjustment.bucket_pause_us)
         if adjustment.account_pause_us:
@@ -242,7 +277,6 @@ class Core:
             self.learned[adjustment.bucket] = max(known, adjustment.interval_us)
         if spec.quota is not None and adjustment.quota_used_floor >= spec.quota.limit:
             self.stopped_day = max(self.stopped_day, adjustment.quota_day)
-        return feedback, adjustment
 
     def _known(self, adj: Adjustment, spec: CallSpec) -> bool:
         """Whether everything urgent in ``adj`` was already written by this process."""

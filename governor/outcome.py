@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 from governor.headers import Headers, exhausted_quota
 
-__all__ = ["Body", "Outcome", "OutcomeKind", "classify"]
+__all__ = ["Body", "Outcome", "OutcomeKind", "classify", "quota_in_body"]
 
 Body = bytes | str | Mapping[str, object] | None
 """A response body as :func:`classify` reads it: raw, text, or already decoded JSON."""
@@ -209,3 +209,21 @@ def _codes(data: Mapping[object, object] | None, text: str) -> tuple[
 def _clean(text: str) -> str:
     words = " ".join("".join(ch if ch.isprintable() else " " for ch in text[:1000]).split())
     return words if len(words) <= _MAX_MESSAGE else words[: _MAX_MESSAGE - 3] + "..."
+
+
+def quota_in_body(body: Body) -> tuple[int | None, int | None]:
+    """``(quota, remaining)`` from a quota endpoint's body, such as MailerSend's
+    ``GET /v1/api-quota`` (``{"quota": 100000, "remaining": 99000, "reset": ...}``), or
+    ``(None, None)``. Never raises; anything but a non-negative whole number is ignored."""
+    data, _ = _read(body)
+    if data is None:
+        return None, None
+
+    def count(name: str) -> int | None:
+        value = data.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**12:
+            return None
+        return value
+
+    remaining = count("remaining")
+    return (count("quota"), remaining) if remaining is not None else (None, None)

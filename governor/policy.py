@@ -80,6 +80,10 @@ class Policy:
         )
         self._specs: dict[str, CallSpec] = {}
         self._by_route: dict[str, CallSpec] = {}
+        # The account's quota alone: what a response's quota news is applied through.
+        self.quota_call = None if self._quota_spec is None else CallSpec(
+            "(daily quota)", (), self._quota_spec
+        )
 
     @classmethod
     def from_profile(

@@ -38,11 +38,11 @@ from typing import TYPE_CHECKING
 from governor.outcome import OutcomeKind
 
 if TYPE_CHECKING:
-    from governor.engine import CallSpec
+    from governor.engine import CallSpec, QuotaSpec
     from governor.headers import Observation
     from governor.outcome import Outcome
 
-__all__ = ["Adjustment", "plan"]
+__all__ = ["Adjustment", "plan", "split"]
 
 _ACCOUNT_SCOPES = ("service", "account")
 
@@ -102,18 +102,20 @@ def plan(
     scale: float,
     max_pause_us: int,
     local_tat_us: int | None = None,
+    quota: QuotaSpec | None = None,
 ) -> Adjustment | None:
     """The adjustment one response calls for, or None if it calls for nothing.
 
     ``local_tat_us`` is the bucket's ``tat`` as this call left it (its reservation's mark), the
-    local estimate the server's ``remaining`` is compared with.
+    local estimate the server's ``remaining`` is compared with. ``quota`` is the account's
+    daily quota (default: the route's; a route that spends none still reports it).
     """
     pause_cap = now_us + max_pause_us
     adj = Adjustment(sent_at_us)
     if spec.buckets:
         adj = _rate(adj, spec, observation, now_us, scale, pause_cap, local_tat_us)
     adj = _pause(adj, spec, observation, outcome, now_us, pause_cap)
-    adj = _quota(adj, spec, observation, outcome, now_us)
+    adj = _quota(adj, quota or spec.quota, observation, outcome, now_us)
     return None if adj == Adjustment(sent_at_us) else adj
 
 
@@ -172,10 +174,9 @@ def _pause(
 
 
 def _quota(
-    adj: Adjustment, spec: CallSpec, obs: Observation, outcome: Outcome, now_us: int
+    adj: Adjustment, quota: QuotaSpec | None, obs: Observation, outcome: Outcome, now_us: int
 ) -> Adjustment:
     """Rule 4: the daily quota's used count, from the server's remaining or a spent quota."""
-    quota = spec.quota
     if quota is None:
         return adj
     day = now_us // quota.day_us
@@ -186,3 +187,22 @@ def _quota(
         if used > 0:
             return replace(adj, quota_used_floor=min(used, quota.limit), quota_day=day)
     return adj
+
+
+def split(adj: Adjustment, quota_limit: int | None) -> tuple[Adjustment | None, Adjustment | None]:
+    """``adj`` as its route part (buckets, pauses) and its quota part, each urgent only for
+    its own reasons: the quota is the account's, so its part rides along with any call that
+    spends quota, not only with the next call of the route that reported it."""
+    quota_part = None
+    if adj.quota_day >= 0:
+        stop = quota_limit is not None and adj.quota_used_floor >= quota_limit
+        quota_part = Adjustment(
+            adj.sent_at_us, quota_used_floor=adj.quota_used_floor, quota_day=adj.quota_day,
+            urgent=adj.urgent and stop, relax_after=adj.relax_after,
+        )
+    route_part = replace(
+        adj, quota_used_floor=0, quota_day=-1,
+        urgent=adj.urgent and bool(adj.interval_us or adj.bucket_pause_us or adj.account_pause_us),
+    )
+    empty = Adjustment(adj.sent_at_us, relax_after=adj.relax_after, drift=adj.drift)
+    return (None if route_part == empty else route_part), quota_part

@@ -102,3 +102,13 @@ def test_hostile_headers_are_ignored(make: Make, clock: ManualClock) -> None:
     clock.advance(1)
     assert gov.try_acquire(EMAIL).allowed
 
+
+
+def test_the_api_quota_endpoint_seeds_the_daily_quota(make: Make) -> None:
+    gov = make(Policy.from_profile(load_profile("mailersend").resolve("hobby")))
+    body = {"quota": 1000, "remaining": 2, "reset": "2026-01-02T00:00:00Z"}
+    gov.observe("GET /v1/api-quota", 200, {}, body)  # this call does not count itself
+    assert gov.try_acquire(EMAIL).allowed
+    gov.acquire("GET /v1/domains")
+    with pytest.raises(QuotaExhausted):
+        gov.acquire(EMAIL, timeout_s=1)

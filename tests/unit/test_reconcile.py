@@ -16,7 +16,7 @@ from governor.engine import (
 )
 from governor.headers import Observation
 from governor.outcome import Outcome, OutcomeKind
-from governor.reconcile import Adjustment, plan
+from governor.reconcile import Adjustment, plan, split
 
 S = 1_000_000
 DAY = 86_400 * S
@@ -145,3 +145,18 @@ def test_a_request_scoped_retry_pauses_nothing() -> None:
     in_flight = Outcome(OutcomeKind.RETRY_LATER, "idempotency_conflict", True, None)
     assert plan(SPEC, Observation(retry_at_us=T0 + S), in_flight, sent_at_us=T0, now_us=T0,
                 scale=1.0, max_pause_us=S) is None
+
+
+def test_split_keeps_each_part_urgent_for_its_own_reasons() -> None:
+    adj = Adjustment(T0, "email", interval_us=6 * S, quota_used_floor=10, quota_day=5,
+                     urgent=True)
+    route, quota = split(adj, 1000)
+    assert route is not None
+    assert quota is not None
+    assert (route.interval_us, route.quota_day, route.urgent) == (6 * S, -1, True)
+    assert (quota.quota_used_floor, quota.quota_day, quota.urgent) == (10, 5, False)
+    stop = Adjustment(T0, quota_used_floor=1000, quota_day=5, urgent=True)
+    route, quota = split(stop, 1000)
+    assert route is None
+    assert quota is not None
+    assert quota.urgent
