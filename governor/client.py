@@ -63,6 +63,7 @@ class Governor:
         self.policy = policy
         self.hooks = hooks
         self._core = Core(policy, self.account.key, self.clock)
+        self._watching = False
 
     @classmethod
     def from_settings(
@@ -214,6 +215,8 @@ class Governor:
             step = next(flow)
             while True:
                 if isinstance(step, Sleep):
+                    if not self._watching:  # once something sleeps, hear of others' pauses
+                        self._watch_pauses()
                     self.clock.sleep(step.delay_s)
                     step = flow.send(None)
                 else:
@@ -227,6 +230,12 @@ class Governor:
         except StopIteration as stop:
             result: Decision = stop.value
             return result
+
+    def _watch_pauses(self) -> None:
+        self._watching = True
+        watch = getattr(self.backend, "watch_pauses", None)
+        if watch is not None:
+            watch(self._core.account, self._core.learn_pause)
 
     def __repr__(self) -> str:
         return f"Governor({self.policy!r}, account={self.account}, backend={self.backend!r})"

@@ -84,8 +84,8 @@ class Core:
     """Route resolution, cost checks and decision building for one account and policy."""
 
     __slots__ = (
-        "_lock", "_specs", "account", "cached_spec", "clock", "learned", "paused", "pending",
-        "policy", "stopped_day",
+        "_lock", "_pause_lock", "_specs", "account", "cached_spec", "clock", "learned", "paused",
+        "pending", "policy", "stopped_day",
     )
 
     def __init__(self, policy: Policy, account: str, clock: Clock) -> None:
@@ -100,6 +100,7 @@ class Core:
         # under the lock.
         self.pending: dict[CallSpec, Adjustment] = {}
         self._lock = threading.Lock()
+        self._pause_lock = threading.Lock()
         # Pauses this process has learned, by bucket ("" = the account): a caller that wakes
         # from its sleep checks them before it goes (no round trip).
         self.paused: dict[str, int] = {}
@@ -183,7 +184,8 @@ class Core:
         """Microseconds until the pauses this process knows of let a call of ``spec`` go."""
         if not self.paused:
             return 0
-        until = max(self.paused.get(b.name, 0) for b in (*spec.buckets, _ACCOUNT))
+        paused = self.paused.copy()  # another thread may add a pause meanwhile
+        until = max(paused.get(b.name, 0) for b in (*spec.buckets, _ACCOUNT))
         return max(until - self.clock.now_us(), 0)
 
     def observe(
@@ -269,9 +271,9 @@ class Core:
     def _remember(self, spec: CallSpec, adjustment: Adjustment) -> None:
         """Note what an urgent adjustment writes, so a response repeating it rides along."""
         if adjustment.bucket_pause_us:
-            self._learn_pause(adjustment.bucket, adjustment.bucket_pause_us)
+            self.learn_pause(adjustment.bucket, adjustment.bucket_pause_us)
         if adjustment.account_pause_us:
-            self._learn_pause("", adjustment.account_pause_us)
+            self.learn_pause("", adjustment.account_pause_us)
         if adjustment.interval_us:
             known = self.learned.get(adjustment.bucket, 0)
             self.learned[adjustment.bucket] = max(known, adjustment.interval_us)
@@ -288,8 +290,11 @@ class Core:
             and (not stop or adj.quota_day <= self.stopped_day)
         )
 
-    def _learn_pause(self, scope: str, until_us: int) -> None:
-        self.paused[scope] = max(self.paused.get(scope, 0), until_us)
+    def learn_pause(self, scope: str, until_us: int) -> None:
+        """Note a pause of a bucket (``""``: the account) until ``until_us``: from this
+        process's responses, or announced by another process (``watch_pauses``)."""
         now_us = self.clock.now_us()
-        for name in [n for n, t in self.paused.items() if t <= now_us]:
-            del self.paused[name]
+        with self._pause_lock:
+            self.paused[scope] = max(self.paused.get(scope, 0), until_us)
+            for name in [n for n, t in self.paused.items() if t <= now_us]:
+                del self.paused[name]

@@ -217,6 +217,12 @@ class FallbackBackend:
             else:
                 fb.succeeded()
 
+    def watch_pauses(self, account: str, on_pause: Callable[[str, int], None]) -> None:
+        """The primary's ``watch_pauses``, where it has one."""
+        watch = getattr(self.primary, "watch_pauses", None)
+        if watch is not None:
+            watch(account, on_pause)
+
     def snapshot(self, account: str) -> Snapshot:
         """The primary's state of the account (its ``snapshot``)."""
         read: Callable[[str], Snapshot] = self.primary.snapshot  # type: ignore[attr-defined]
@@ -302,6 +308,12 @@ class AsyncFallbackBackend:
                 fb.failed(exc)
             else:
                 fb.succeeded()
+
+    def watch_pauses(self, account: str, on_pause: Callable[[str, int], None]) -> None:
+        """The primary's ``watch_pauses``, where it has one."""
+        watch = getattr(self.primary, "watch_pauses", None)
+        if watch is not None:
+            watch(account, on_pause)
 
     async def snapshot(self, account: str) -> Snapshot:
         """The primary's state of the account (its ``snapshot``)."""

@@ -14,7 +14,9 @@ not run. Time is the server's ``TIME`` unless a ``clock`` is given (a test-only 
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import redis
@@ -41,7 +43,7 @@ from governor.keys import account_key
 from governor.status import Snapshot, from_hash
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from governor.clock import Clock
     from governor.decision import Decision
@@ -87,6 +89,52 @@ class _Idle(Generic[C]):
     def drain(self) -> list[C]:
         conns, self._conns = self._conns, []
         return conns if self._pid == os.getpid() else []
+
+
+def _pause_news(data: object, on_pause: Callable[[str, int], None]) -> None:
+    """Hand a published "<until µs> <bucket>" to ``on_pause``; ignore anything else."""
+    text = data.decode(errors="replace") if isinstance(data, bytes) else str(data)
+    until, _, bucket = text.partition(" ")
+    if until.isdigit():
+        on_pause(bucket, int(until))
+
+
+class _PauseWatcher(threading.Thread):
+    """Listens to an account's pause channel until stopped; reconnects after a failure."""
+
+    def __init__(self, client: Any, channel: str, on_pause: Callable[[str, int], None]) -> None:
+        super().__init__(name=f"governor-pauses-{channel[-20:]}", daemon=True)
+        self._client, self._channel, self._on_pause = client, channel, on_pause
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                with self._client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    pubsub.subscribe(self._channel)
+                    while not self._stopped.is_set():
+                        message = pubsub.get_message(timeout=0.5)
+                        if message is not None:
+                            _pause_news(message["data"], self._on_pause)
+            except (RedisError, OSError, ValueError):  # down or closed: try again shortly
+                self._stopped.wait(1.0)
+
+
+async def _awatch(client: Any, channel: str, on_pause: Callable[[str, int], None]) -> None:
+    """:class:`_PauseWatcher` as a task."""
+    while True:
+        try:
+            async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                await pubsub.subscribe(channel)
+                while True:
+                    message = await pubsub.get_message(timeout=0.5)
+                    if message is not None:
+                        _pause_news(message["data"], on_pause)
+        except (RedisError, OSError, ValueError):
+            await asyncio.sleep(1.0)
 
 
 def _lost_connection(exc: BackendUnavailable) -> bool:
@@ -198,6 +246,7 @@ class RedisBackend:
         self._close_client = close_client
         self._pool = None if isinstance(client, RedisCluster) else client.connection_pool
         self._idle: _Idle[Any] = _Idle()
+        self._watchers: dict[str, Any] = {}
         self._stale = False
 
     @classmethod
@@ -275,8 +324,22 @@ class RedisBackend:
         now_us = self.clock.now_us() if self.clock else int(seconds) * 1_000_000 + int(micros)
         return from_hash(now_us, fields)
 
+    def watch_pauses(self, account: str, on_pause: Callable[[str, int], None]) -> None:
+        """Call ``on_pause(bucket, until_us)`` (``""``: the account) whenever any process sets
+        a pause on ``account``, so callers asleep on earlier slots wait it out. One background
+        thread per account, stopped by :meth:`close`; best effort (a lost notice only means a
+        call may meet the provider's 429). Not on Redis Cluster."""
+        if self._pool is None or account in self._watchers:
+            return
+        channel = account_key(self._calls.prefix, account) + ":pauses"
+        watcher = _PauseWatcher(self.client, channel, on_pause)
+        self._watchers[account] = watcher
+        watcher.start()
+
     def close(self) -> None:
-        """Close the client if this backend owns it."""
+        """Close the client if this backend owns it (and stop watching pauses)."""
+        for watcher in self._watchers.values():
+            watcher.stop()
         if self._pool is not None:
             for conn in self._idle.drain():
                 self._pool.release(conn)
@@ -368,6 +431,7 @@ class AsyncRedisBackend:
             None if isinstance(client, redis.asyncio.RedisCluster) else client.connection_pool
         )
         self._idle: _Idle[Any] = _Idle()
+        self._watchers: dict[str, asyncio.Task[None]] = {}
         self._stale = False
 
     @classmethod
@@ -431,8 +495,22 @@ class AsyncRedisBackend:
         now_us = self.clock.now_us() if self.clock else int(seconds) * 1_000_000 + int(micros)
         return from_hash(now_us, fields)
 
+    def watch_pauses(self, account: str, on_pause: Callable[[str, int], None]) -> None:
+        """Like :meth:`RedisBackend.watch_pauses`, as a task of the running event loop,
+        cancelled by :meth:`aclose`."""
+        if self._pool is None or account in self._watchers:
+            return
+        channel = account_key(self._calls.prefix, account) + ":pauses"
+        self._watchers[account] = asyncio.get_running_loop().create_task(
+            _awatch(self.client, channel, on_pause)
+        )
+
     async def aclose(self) -> None:
-        """Close the client if this backend owns it."""
+        """Close the client if this backend owns it (and stop watching pauses)."""
+        for task in self._watchers.values():
+            task.cancel()
+        if self._watchers:
+            await asyncio.gather(*self._watchers.values(), return_exceptions=True)
         if self._pool is not None:
             for conn in self._idle.drain():
                 await self._pool.release(conn)

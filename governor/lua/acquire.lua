@@ -35,7 +35,9 @@
 --   quota_day -1 and no marks or priors; so does the quota_day of a call that spends no quota.
 --   With cost 0 (apply only) the reply is "".
 --
--- Side effects: an adjustment is applied (and written) first, whatever the decision; it only
+-- Side effects: an adjustment is applied (and written) first, whatever the decision; a pause it
+-- raises is published on the channel KEYS[1] .. ':pauses' as "<until µs> <bucket>" (no bucket:
+-- the account), best effort (an ACL without PUBLISH only loses the notice); it only
 -- ever tightens, except that a learned interval relaxes after `relax_after` responses showed
 -- the configured limit again (the fields <bucket>.learned_at and .relax count them). Then the
 -- decision spends only when allowed (a denial writes nothing more). Each bucket's tat moves to
@@ -83,7 +85,7 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
   end
   local sent_at, i, min_tat, interval, relax, bucket_pause, account_pause, used_floor, q_day,
     relax_after = unpack(a)
-  local writes, dead_at = {}, now
+  local writes, dead_at, news = {}, now, {}
   if i > 0 then
     local j = 3 * i
     local name = string.sub(ARGV[11 + j], 1, -5) -- '<name>.tat' without '.tat'
@@ -101,6 +103,9 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
     end
     local tat = math.max(tonumber(state[j + 3] or 0), min_tat)
     local paused = math.max(tonumber(state[j + 4] or 0), bucket_pause)
+    if paused > tonumber(state[j + 4] or 0) then
+      news[#news + 1] = fmt('%d ', paused) .. name
+    end
     state[j + 3], state[j + 4], state[j + 5] = tat, paused, learned
     writes = {ARGV[11 + j], fmt('%d', tat), ARGV[12 + j], fmt('%d', paused), ARGV[13 + j],
       fmt('%d', learned), name .. '.learned_at', fmt('%d', learned_at), name .. '.relax',
@@ -130,6 +135,7 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
     dead_at = math.max(dead_at, (day + 2) * day_us)
   end
   if account_pause > tonumber(state[1] or 0) then
+    news[#news + 1] = fmt('%d ', account_pause)
     state[1] = account_pause
     writes[#writes + 1], writes[#writes + 2] = 'pause', fmt('%d', account_pause)
     dead_at = math.max(dead_at, account_pause)
@@ -145,6 +151,9 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
     else
       redis.call('HSET', key, unpack(writes))
     end
+  end
+  for _, message in ipairs(news) do -- workers asleep on earlier slots hear of new pauses
+    redis.pcall('PUBLISH', key .. ':pauses', message) -- pcall: an ACL without it still decides
   end
   if cost == 0 then
     return ''

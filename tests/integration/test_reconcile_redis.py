@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -116,3 +117,27 @@ def test_after_one_response_announcing_10_per_minute_every_process_follows(
     assert after
     assert min(gaps) >= SCALE / 10 - 1e-6  # 10 per (scaled) minute from then on
     assert len(after) <= (stop - drop) / (SCALE / 10) + 1
+
+
+@pytest.mark.redis
+def test_a_worker_asleep_in_another_process_hears_of_a_pause(
+    redis_url: str, key_prefix: str
+) -> None:
+    sleeper, observer = _gov(redis_url, key_prefix), _gov(redis_url, key_prefix)
+    sleeper._watch_pauses()  # what its first sleep does; then wait for the subscription
+    time.sleep(0.3)
+    for _ in range(8):  # book 0.2 s ahead: the next acquire sleeps
+        sleeper.reserve(EMAIL)
+    started = time.monotonic()
+    done: list[float] = []
+    thread = threading.Thread(target=lambda: done.append(sleeper.acquire(EMAIL).wait_s))
+    thread.start()
+    time.sleep(0.05)
+    # Another process gets a 429: "retry after 20 s" of a provider minute of 3 s: 1 s.
+    observer.observe(EMAIL, 429, {"retry-after": "20"}, RATE_429)
+    thread.join(timeout=10)
+    slept = time.monotonic() - started
+    assert done
+    assert slept >= 1.0  # woke for its old slot, then waited out the pause it heard of
+    sleeper.close()
+    observer.close()
