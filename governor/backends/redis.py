@@ -14,7 +14,6 @@ not run. Time is the server's ``TIME`` unless a ``clock`` is given (a test-only 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -121,20 +120,6 @@ class _PauseWatcher(threading.Thread):
                             _pause_news(message["data"], self._on_pause)
             except (RedisError, OSError, ValueError):  # down or closed: try again shortly
                 self._stopped.wait(1.0)
-
-
-async def _awatch(client: Any, channel: str, on_pause: Callable[[str, int], None]) -> None:
-    """:class:`_PauseWatcher` as a task."""
-    while True:
-        try:
-            async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
-                await pubsub.subscribe(channel)
-                while True:
-                    message = await pubsub.get_message(timeout=0.5)
-                    if message is not None:
-                        _pause_news(message["data"], on_pause)
-        except (RedisError, OSError, ValueError):
-            await asyncio.sleep(1.0)
 
 
 def _lost_connection(exc: BackendUnavailable) -> bool:
@@ -431,7 +416,6 @@ class AsyncRedisBackend:
             None if isinstance(client, redis.asyncio.RedisCluster) else client.connection_pool
         )
         self._idle: _Idle[Any] = _Idle()
-        self._watchers: dict[str, asyncio.Task[None]] = {}
         self._stale = False
 
     @classmethod
@@ -495,22 +479,8 @@ class AsyncRedisBackend:
         now_us = self.clock.now_us() if self.clock else int(seconds) * 1_000_000 + int(micros)
         return from_hash(now_us, fields)
 
-    def watch_pauses(self, account: str, on_pause: Callable[[str, int], None]) -> None:
-        """Like :meth:`RedisBackend.watch_pauses`, as a task of the running event loop,
-        cancelled by :meth:`aclose`."""
-        if self._pool is None or account in self._watchers:
-            return
-        channel = account_key(self._calls.prefix, account) + ":pauses"
-        self._watchers[account] = asyncio.get_running_loop().create_task(
-            _awatch(self.client, channel, on_pause)
-        )
-
     async def aclose(self) -> None:
-        """Close the client if this backend owns it (and stop watching pauses)."""
-        for task in self._watchers.values():
-            task.cancel()
-        if self._watchers:
-            await asyncio.gather(*self._watchers.values(), return_exceptions=True)
+        """Close the client if this backend owns it."""
         if self._pool is not None:
             for conn in self._idle.drain():
                 await self._pool.release(conn)
