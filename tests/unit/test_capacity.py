@@ -1,0 +1,220 @@
+"""Capacity planning: hand-worked analytic cases; the real engine on a virtual clock agrees."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+import pytest
+from typer.testing import CliRunner
+
+from governor.capacity import Latency, Workload, plan, sweep
+from governor.cli import app
+from governor.policy import Policy
+from governor.profile import load_profile
+from governor.simulation import simulate, useful_workers
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+START = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
+
+
+def policy(plan_name: str, reputation: str | None = None) -> Policy:
+    return Policy.from_profile(load_profile("mailersend").resolve(plan_name, reputation))
+
+
+def test_rate_bound_starter_email() -> None:
+    # 8 workers at 3 s could make 2.67 calls/s; POST /v1/email allows 120/min = 2/s.
+    p = plan(policy("starter"), Workload(1_000), 8, Latency(3.0), START)
+    assert p.binding == "email"
+    assert (p.calls_per_s, p.messages_per_s) == (2.0, 2.0)
+    assert p.worker_calls_per_s == pytest.approx(8 / 3)
+    assert p.drain_s == pytest.approx(500.0)
+    assert p.useful_workers == 7  # 2/s x 3 s x 1.1 = 6.6
+    assert p.days == 1
+    assert p.quota_runs_out_at is None
+    assert p.redis_commands_per_s == pytest.approx((2.0, 2.2))
+
+
+def test_worker_bound_when_workers_are_too_few() -> None:
+    p = plan(policy("starter"), Workload(1_000), 2, Latency(3.0), START)
+    assert p.binding == "workers"
+    assert p.calls_per_s == pytest.approx(2 / 3)
+    assert p.drain_s == pytest.approx(1_500.0)
+    assert p.rate_calls_per_s == 2.0
+
+
+def test_hobby_quota_spans_three_calendar_days() -> None:
+    # 1,000 calls a day at 2/s: day 1 from 15:00 runs out at 15:08:20, day 2 sends 1,000 from
+    # midnight, day 3 the last 500 in 250 s.
+    p = plan(policy("hobby"), Workload(2_500), 8, Latency(0.3), START)
+    assert p.days == 3
+    assert p.quota_per_day == 1_000
+    assert p.quota_runs_out_at == datetime(2026, 11, 23, 15, 8, 20, tzinfo=timezone.utc)
+    assert p.finish == datetime(2026, 11, 25, 0, 4, 10, tzinfo=timezone.utc)
+    assert p.drain_s == pytest.approx(9 * 3600 + 86_400 + 250)
+    assert p.sending_s == pytest.approx(1_250)
+    assert p.quota_binds
+
+
+def test_quota_already_used_runs_out_sooner() -> None:
+    p = plan(policy("hobby"), Workload(700), 8, Latency(0.3), START, quota_used=400)
+    assert p.quota_runs_out_at == datetime(2026, 11, 23, 15, 5, tzinfo=timezone.utc)
+    assert p.finish == datetime(2026, 11, 24, 0, 0, 50, tzinfo=timezone.utc)
+    assert p.days == 2
+
+
+def test_starter_250k_runs_out_on_the_second_day() -> None:
+    p = plan(policy("starter"), Workload(250_000), 8, Latency(0.3), START)
+    # 9 h to midnight at 2/s = 64,800; day 2: 100,000 by 13:53:20; day 3: 85,200 by 11:50.
+    assert p.quota_runs_out_at == datetime(2026, 11, 24, 13, 53, 20, tzinfo=timezone.utc)
+    assert p.finish == datetime(2026, 11, 25, 11, 50, tzinfo=timezone.utc)
+    assert p.days == 3
+
+
+def test_bulk_calls_bind_on_the_bulk_bucket() -> None:
+    # Professional: bulk-email 30/min (0.5/s) and general 60/min; 10,000 messages in 200 calls.
+    p = plan(policy("professional"), Workload(10_000, 1.0, 50), 4, Latency(0.3), START)
+    assert p.calls == 200
+    assert p.binding == "bulk_email"
+    assert (p.calls_per_s, p.messages_per_s) == (0.5, 25.0)
+    assert p.drain_s == pytest.approx(400.0)
+
+
+def test_mixed_job_shares_the_rate_by_call_share() -> None:
+    # 10,000 single calls and 100 bulk calls: email carries 10,000/10,100 of the calls.
+    p = plan(policy("starter"), Workload(20_000, 0.5, 100), 50, Latency(0.3), START)
+    assert [(r.route, r.calls) for r in p.routes] == [
+        ("POST /v1/email", 10_000), ("POST /v1/bulk-email", 100)]
+    assert p.binding == "email"
+    assert p.calls_per_s == pytest.approx(2 * 10_100 / 10_000)
+    assert p.drain_s == pytest.approx(5_000.0)
+
+
+def test_sweep_shows_where_more_workers_stop_helping() -> None:
+    plans = sweep(policy("starter"), Workload(1_000), [1, 2, 4, 8, 16], Latency(3.0), START)
+    assert [p.binding for p in plans] == ["workers"] * 3 + ["email"] * 2
+    assert plans[3].drain_s == plans[4].drain_s
+
+
+def test_plan_json_is_iso_utc() -> None:
+    data = plan(policy("hobby"), Workload(2_500), 8, Latency(0.3), START).to_dict()
+    text = json.dumps(data)
+    assert data["finish"] == "2026-11-25T00:04:10Z"
+    assert data["quota_runs_out_at"] == "2026-11-23T15:08:20Z"
+    assert data["redis_commands_per_s"] == {"min": 2.0, "max": pytest.approx(2.2)}
+    assert "timeline" not in text
+
+
+def test_latency_models() -> None:
+    assert Latency(0.3).mean_s == 0.3
+    lognormal = Latency(0.3, 1.2)  # sigma = ln(4) / z99
+    assert lognormal.mean_s == pytest.approx(0.3 * math.exp((math.log(4) / 2.3263478740) ** 2 / 2))
+    assert Latency.from_samples([0.1, 0.2, 0.6]).mean_s == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="below the median"):
+        Latency(0.3, 0.2)
+
+
+def test_inputs_are_checked() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        plan(policy("starter"), Workload(10), 1, Latency(0.3), datetime(2026, 11, 23))
+    with pytest.raises(ValueError, match="workload"):
+        Workload(10, bulk_share=1.5)
+
+
+CASES = [  # (plan, reputation, workload, workers, latency)
+    ("starter", None, Workload(2_000), 8, Latency(0.3)),
+    ("starter", None, Workload(2_000), 1, Latency(1.0)),
+    ("starter", None, Workload(2_000), 1, Latency(2.0, 4.0)),
+    ("starter", None, Workload(2_000), 20, Latency(3.0, 6.0)),
+    ("hobby", None, Workload(2_500), 8, Latency(0.3, 0.9)),
+    ("professional", None, Workload(10_000, 1.0, 50), 3, Latency(0.3, 1.0)),
+    ("starter", None, Workload(20_000, 0.5, 100), 2_000, Latency(0.3, 1.0)),
+    ("starter", "under_review", Workload(500), 2_000, Latency(3.0, 6.0)),
+]
+
+
+@pytest.mark.parametrize(("plan_name", "reputation", "workload", "workers", "latency"), CASES)
+def test_simulation_agrees_with_the_plan(
+    plan_name: str, reputation: str | None, workload: Workload, workers: int, latency: Latency
+) -> None:
+    pol = policy(plan_name, reputation)
+    expected = plan(pol, workload, workers, latency, START)
+    got = simulate(pol, workload, workers, latency, START, seed=7)
+    assert got.messages == workload.messages
+    assert got.calls == expected.calls
+    assert got.drain_s == pytest.approx(expected.drain_s, rel=0.02)
+    assert got.days == expected.days
+    assert got.decisions >= got.calls
+
+
+def test_simulated_quota_runs_out_when_planned() -> None:
+    pol = policy("hobby")
+    expected = plan(pol, Workload(2_500), 8, Latency(0.3), START)
+    got = simulate(pol, Workload(2_500), 8, Latency(0.3), START)
+    assert got.quota_runs_out_at is not None
+    assert expected.quota_runs_out_at is not None
+    gap = abs((got.quota_runs_out_at - expected.quota_runs_out_at).total_seconds())
+    assert gap <= 1.0
+    assert got.timeline[-1][1] == 2_500
+
+
+def test_latency_spread_needs_more_workers_than_littles_law() -> None:
+    pol = policy("starter")
+    assert useful_workers(pol, Workload(10_000), Latency(0.3), START) == 1
+    spread = Latency(0.3, 1.2)
+    assert plan(pol, Workload(10_000), 1, spread, START).useful_workers == 1
+    assert useful_workers(pol, Workload(10_000), spread, START) == 2
+
+
+runner = CliRunner()
+
+
+def test_plan_command_json() -> None:
+    result = runner.invoke(app, [
+        "plan", "--plan", "hobby", "--messages", "2500", "--workers", "8",
+        "--latency-ms", "300", "--start", "2026-11-23T15:00:00Z", "--simulate", "--json",
+    ])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["plan"]["days"] == data["simulation"]["days"] == 3
+    assert data["plan"]["binding"] == "email"
+    assert data["workers"][0]["workers"] == 1
+    assert data["simulation"]["useful_workers"] == 1
+
+
+def test_plan_command_table_and_errors() -> None:
+    result = runner.invoke(app, ["plan", "--plan", "starter", "--messages", "250000"])
+    assert result.exit_code == 0, result.output
+    assert "binding limit" in result.output
+    assert "email" in result.output
+    bad = runner.invoke(app, ["plan", "--plan", "gold", "--messages", "10"])
+    assert bad.exit_code == 2
+    assert "unknown plan" in bad.output
+
+
+def test_plan_command_plot(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "plan.png"
+    result = runner.invoke(app, [
+        "plan", "--plan", "hobby", "--messages", "2500", "--start", "2026-11-23T15:00Z",
+        "--plot", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 1_000
+
+
+def test_plan_command_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    result = runner.invoke(app, ["plan", "--messages", "10", "--plot", str(tmp_path / "x.png")])
+    assert result.exit_code == 2
+    assert "pip install matplotlib" in result.output
+    bad = runner.invoke(app, ["plan", "--messages", "10", "--start", "yesterday"])
+    assert bad.exit_code == 2
+    assert "ISO-8601" in bad.output
