@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import memory, redis
+from benchmarks import memory, provider, redis
 from benchmarks.harness import Options, Report
 
 __all__ = ["RESULTS_DIR", "SUITES", "main"]
@@ -20,6 +20,7 @@ Suite = Callable[[Options], Report]
 
 SUITES: dict[str, Suite] = {
     "memory": memory.run,
+    "provider": provider.run,
     "redis": redis.run,
 }
 

