@@ -84,7 +84,7 @@ class Core:
     """Route resolution, cost checks and decision building for one account and policy."""
 
     __slots__ = (
-        "_lock", "_pause_lock", "_specs", "account", "cached_spec", "clock", "learned", "paused",
+        "_lock", "_pause_lock", "account", "cached_spec", "clock", "learned", "paused",
         "pending", "policy", "stopped_day",
     )
 
@@ -92,9 +92,8 @@ class Core:
         self.policy = policy
         self.account = account
         self.clock = clock
-        self._specs: dict[str, CallSpec] = {}
         # The spec of a route already seen (cost 1 always fits), or None: one dict lookup.
-        self.cached_spec = self._specs.get
+        self.cached_spec = policy.cached_spec
         # Reconcile adjustments that ride along with the next decision of their route (one
         # per route: a route's texts share its CallSpec). Taken with an atomic pop; merged
         # under the lock.
@@ -112,11 +111,7 @@ class Core:
 
     def spec(self, route: str, cost: int = 1) -> CallSpec:
         """The scopes of ``route``; refuses a cost no scope could ever grant."""
-        spec = self._specs.get(route)
-        if spec is None:
-            spec = self.policy.spec(route)
-            if len(self._specs) < 4096:
-                self._specs[route] = spec
+        spec = self.policy.spec(route)
         if cost != 1 and not 1 <= cost <= spec.max_cost:
             if cost < 1:
                 raise CostTooLarge(f"{spec.route}: a call costs at least 1, not {cost}")

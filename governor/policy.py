@@ -79,6 +79,8 @@ class Policy:
             else QuotaSpec(quota.limit, quota.reserve, round(DAY_S * scale * 1_000_000))
         )
         self._specs: dict[str, CallSpec] = {}
+        # The spec of a route text already seen, or None: one dict lookup (the hot path).
+        self.cached_spec = self._specs.get
         self._by_route: dict[str, CallSpec] = {}
         # The account's quota alone: what a response's quota news is applied through.
         self.quota_call = None if self._quota_spec is None else CallSpec(
