@@ -38,6 +38,10 @@ class Decision(NamedTuple):
         The route the call was decided for, as the profile writes it, and its weight.
     ``degraded``
         True when the shared state could not be reached and a local fallback decided.
+    ``quota_used``
+        Calls the daily quota has counted on the current quota day (the day of ``now``) after
+        this decision; -1 for a call that spends no quota. The failure policy uses it to carry
+        what the fleet has spent into a degraded spell.
 
     The engine builds it directly (one small immutable object per decision): the raw fields
     are integer microseconds on the deciding clock (``now_us``, ``wait_us``, ``reset_us``), and
@@ -56,6 +60,7 @@ class Decision(NamedTuple):
     route: str = ""
     cost: int = 1
     degraded: bool = False
+    quota_used: int = -1
 
     @property
     def wait_s(self) -> float:

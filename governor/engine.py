@@ -26,7 +26,9 @@ What one call spends
     A grant in the future is a reservation: the bucket goes into debt, the caller sleeps
     ``grant - now`` once, and later callers queue behind it first come, first served.
     Consequence: within any window of one period a bucket grants at most
-    ``limit + burst - 1`` tokens (``limit`` with the default burst of 1).
+    ``limit + burst - 1`` tokens (``limit`` with the default burst of 1). Every decision,
+    allowed or not, reports the quota's count for the day of ``now`` after it
+    (``quota_used``; -1 for a call that spends no quota).
 
 What a denial returns
     A call is denied, and nothing at all changes, when the quota of the grant day cannot take
@@ -195,32 +197,35 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
     wait = grant - now_us
 
     q = spec.quota
-    q_day = -1
+    q_day = q_used = -1
     q_left = NO_LIMIT_US
     if q is not None and quota is not None:
         today = now_us // q.day_us
         q_day = grant // q.day_us
+        if quota.day == today:  # the usual case, inline
+            q_used, used_next = quota.used, quota.next_used
+        else:
+            q_used, used_next = _quota_counts(quota, today)
         if q_day > today + 1:  # granted more than a day ahead: refuse rather than count it nowhere
             return Decision(False, now_us, wait, scope or QUOTA, 0, grant, route=spec.route,
-                            cost=cost)
-        if quota.day == today:  # the usual case, inline
-            used = quota.used if q_day == today else quota.next_used
-        else:
-            used_today, used_next = _quota_counts(quota, today)
-            used = used_today if q_day == today else used_next
+                            cost=cost, quota_used=q_used)
+        used = q_used if q_day == today else used_next
         cap = q.limit if high_priority else q.limit - q.reserve
         if used + cost > cap:
             reset = (q_day + 1) * q.day_us
             return Decision(False, now_us, reset - now_us, QUOTA, cap - used, reset,
-                            route=spec.route, cost=cost)
+                            route=spec.route, cost=cost, quota_used=q_used)
         q_left = cap - used - cost
         if wait <= max_wait_us:
             if quota.day == today and q_day == today:
-                quota.used = used + cost
+                q_used += cost
+                quota.used = q_used
             else:
                 _add_quota(quota, today, q_day, cost)
+                q_used = quota.used  # the state counts today now (its day is today or later)
     if wait > max_wait_us:
-        return Decision(False, now_us, wait, scope, 0, grant, route=spec.route, cost=cost)
+        return Decision(False, now_us, wait, scope, 0, grant, route=spec.route, cost=cost,
+                        quota_used=q_used)
 
     marks: tuple[int, ...] = ()
     priors: tuple[int, ...] = ()
@@ -248,7 +253,7 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
     return _new(
         Decision,
         (True, now_us, wait, scope or tightest, remaining, reset_us, marks, priors, q_day,
-         spec.route, cost, False),
+         spec.route, cost, False, q_used),
     )
 
 
@@ -281,7 +286,8 @@ def apply(
 ) -> int:
     """Apply a reconcile :class:`~governor.reconcile.Adjustment` to a call's scopes.
 
-    Every change tightens (a maximum), so the order of responses does not matter; the one
+    Every change tightens (a maximum, and for today's quota a floor and then a debit: calls
+    spent that the state never counted), so the order of responses does not matter; the one
     exception, relaxing a learned interval after ``adjustment.relax_after`` responses showed
     the configured limit again, counts only responses sent after the limit was learned.
     Returns the account's pause.
@@ -303,5 +309,5 @@ def apply(
         today = now_us // q.day_us
         if adj.quota_day == today:
             _add_quota(quota, today, today, 0)  # roll the state forward to today
-            quota.used = max(quota.used, adj.quota_used_floor)
+            quota.used = max(quota.used, adj.quota_used_floor) + max(adj.quota_debit, 0)
     return max(account_pause_us, adj.account_pause_us)

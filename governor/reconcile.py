@@ -54,6 +54,11 @@ class Adjustment:
     ``bucket`` is the name of the bucket the rate fields apply to. ``urgent`` adjustments
     (a pause, a lower limit, a spent quota) are applied at once; the others ride along with
     the next decision, so reconciling costs no extra round trip.
+
+    ``quota_used_floor`` raises the count of day ``quota_day`` to at least that; then
+    ``quota_debit`` adds calls spent that day that the state never counted (what a process
+    sent on its own while the shared backend was down; see :mod:`governor.backends.fallback`).
+    Both apply only while ``quota_day`` is still today.
     """
 
     sent_at_us: int
@@ -68,6 +73,7 @@ class Adjustment:
     drift: int | None = None
     urgent: bool = False
     relax_after: int = 3
+    quota_debit: int = 0
 
     def merge(self, other: Adjustment) -> Adjustment:
         """Both adjustments at once (for one bucket): the tighter of every field."""
@@ -89,6 +95,7 @@ class Adjustment:
             other.drift if other.drift is not None else self.drift,
             self.urgent or other.urgent,
             min(self.relax_after, other.relax_after),
+            self.quota_debit + other.quota_debit if same_day else newer.quota_debit,
         )
 
 

@@ -17,13 +17,24 @@
 After ``threshold`` failures in a row the breaker opens and the primary is not asked at all
 (no stall per call); every ``reset_s`` one call probes it, and the first success closes the
 breaker. Each transition is logged once (logger ``governor``) and counted in :attr:`stats`.
+
+The daily quota across a degraded spell
+    Every shared decision reports the day's quota count (``Decision.quota_used``); the wrapper
+    keeps the last one per account. A degraded process may then spend only its share of what
+    the fleet had left (``(limit - used) // fleet_size``), not a fresh share of the whole day,
+    so a quota already spent stays spent while Redis is away. What it spends locally is
+    counted, and written back with the first shared decision after the outage (an
+    :class:`~governor.reconcile.Adjustment` ``quota_debit``, in the same script call, plus the
+    last count seen as a floor, which restores a count a restarted Redis lost). Only today's
+    spend is written back; a debit whose reply was lost is not sent again (it may have
+    counted), and the provider's quota headers correct either way at the next response.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from governor.backends.memory import MemoryBackend
@@ -32,12 +43,12 @@ from governor.clock import Clock, SystemClock
 from governor.decision import Decision
 from governor.engine import BucketSpec, CallSpec, QuotaSpec
 from governor.errors import BackendError, BackendUnavailable
+from governor.reconcile import Adjustment
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
     from governor.backends.base import AsyncBackend, Backend
-    from governor.reconcile import Adjustment
     from governor.status import Snapshot
 
 __all__ = ["AsyncFallbackBackend", "FailurePolicy", "FallbackBackend", "FallbackStats"]
@@ -55,6 +66,23 @@ class FallbackStats:
     degraded: int = 0
     failures: int = 0
     opened: int = 0
+
+
+def _with_debit(adjustment: Adjustment | None, debit: Adjustment) -> Adjustment:
+    """``adjustment`` (from reconcile, or none) with a write-back of local quota spend."""
+    if adjustment is None:
+        return debit
+    if adjustment.quota_day > debit.quota_day:  # a newer day than the debit's: it is moot
+        return adjustment
+    same_day = adjustment.quota_day == debit.quota_day
+    return replace(
+        adjustment,
+        quota_used_floor=max(adjustment.quota_used_floor, debit.quota_used_floor) if same_day
+        else debit.quota_used_floor,
+        quota_day=debit.quota_day,
+        quota_debit=adjustment.quota_debit + debit.quota_debit if same_day
+        else debit.quota_debit,
+    )
 
 
 class _Fallback:
@@ -75,11 +103,20 @@ class _Fallback:
         self.stats = FallbackStats()
         self._specs: dict[CallSpec, CallSpec] = {}
         self._local_marks: OrderedDict[tuple[int, ...], None] = OrderedDict()
+        # Per account: (quota day, count) the shared state last reported, the one carried
+        # into the local state, and (quota day, calls) spent locally and not yet written back.
+        self._shared: dict[str, tuple[int, int]] = {}
+        self._carried: dict[str, tuple[int, int]] = {}
+        self._debits: dict[str, tuple[int, int]] = {}
 
     def use_primary(self) -> bool:
         return self.breaker.allow(self.clock.monotonic())
 
-    def succeeded(self) -> None:
+    def succeeded(self, account: str = "", spec: CallSpec | None = None,
+                  decision: Decision | None = None) -> None:
+        """The primary answered (with ``decision``, for a decide)."""
+        if decision is not None and decision.quota_used >= 0 and spec and spec.quota:
+            self._shared[account] = (decision.now_us // spec.quota.day_us, decision.quota_used)
         if self.breaker.success():
             log.warning("governor: the shared backend is back; decisions are shared again")
 
@@ -109,6 +146,71 @@ class _Fallback:
             local = self._specs[spec] = CallSpec(spec.route, buckets, quota)
         return local
 
+    def _share_floor(self, spec: CallSpec, used: int) -> int:
+        """The local count that leaves this process its share of what the fleet has left when
+        the shared count is ``used``."""
+        q, local_q = spec.quota, self.local_spec(spec).quota
+        if q is None or local_q is None:
+            return 0
+        return max(local_q.limit - max(q.limit - used, 0) // self.fleet_size, 0)
+
+    def local_adjustment(self, spec: CallSpec, adjustment: Adjustment) -> Adjustment:
+        """A reconcile adjustment (about the fleet's limits) as it applies to this process's
+        share: a learned interval times the fleet size, a quota count as the share's count."""
+        n, adj = self.fleet_size, adjustment
+        if n == 1:
+            return adj
+        floor = adj.quota_used_floor
+        if floor and spec.quota is not None:
+            floor = self._share_floor(spec, floor)
+        return replace(adj, interval_us=adj.interval_us * n, quota_used_floor=floor,
+                       quota_debit=0)
+
+    def apply_local(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
+        self.local.apply(account, self.local_spec(spec), self.local_adjustment(spec, adjustment))
+
+    def _carry_quota(self, account: str, spec: CallSpec, now_us: int) -> None:
+        """Before a local decision: bring the last shared quota count into the local state
+        (once per count seen), so a degraded spell spends only a share of what is left."""
+        known = self._shared.get(account)
+        q = spec.quota
+        if known is None or q is None or self._carried.get(account) == known:
+            return
+        self._carried[account] = known
+        day, used = known
+        if day == now_us // q.day_us:
+            floor = self._share_floor(spec, used)
+            self.local.apply(account, self.local_spec(spec),
+                             Adjustment(0, quota_used_floor=floor, quota_day=day))
+
+    def _count_local(self, account: str, day: int, cost: int) -> None:
+        """Count ``cost`` calls spent on quota day ``day`` without the shared state."""
+        held_day, calls = self._debits.get(account, (day, 0))
+        if held_day != day:  # another day's spend: the shared state no longer needs it
+            if held_day > day:
+                return
+            calls = 0
+        self._debits[account] = (day, max(calls + cost, 0))
+
+    def take_debit(self, account: str, spec: CallSpec, now_us: int) -> Adjustment | None:
+        """The local spend still to write back to the shared state (taken: sent once)."""
+        if not self._debits or spec.quota is None:
+            return None
+        debit = self._debits.pop(account, None)
+        if debit is None:
+            return None
+        day, calls = debit
+        if calls <= 0 or day != now_us // spec.quota.day_us:
+            return None
+        known = self._shared.get(account)
+        floor = known[1] if known is not None and known[0] == day else 0
+        return Adjustment(0, quota_used_floor=floor, quota_day=day, quota_debit=calls)
+
+    def debit_failed(self, account: str, debit: Adjustment | None, exc: BackendError) -> None:
+        """Keep a debit the primary surely did not apply, for the next shared decision."""
+        if debit is not None and isinstance(exc, BackendUnavailable):
+            self._count_local(account, debit.quota_day, debit.quota_debit)
+
     def decide(
         self,
         account: str,
@@ -125,18 +227,33 @@ class _Fallback:
                 "'closed'; no call is allowed until it answers again"
             )
         self.stats.degraded += 1
+        now_us = self.clock.now_us()
+        q = spec.quota
         if self.mode == "open":
-            now_us = self.clock.now_us()
+            if q is not None:
+                self._count_local(account, now_us // q.day_us, cost)
             return Decision(True, now_us, 0, "", 0, now_us, route=spec.route, cost=cost,
                             degraded=True)
         local = self.local_spec(spec)
         cost = min(cost, local.max_cost)
+        if q is not None:
+            self._carry_quota(account, spec, now_us)
+        if adjustment is not None:
+            adjustment = self.local_adjustment(spec, adjustment)
         decision = self.local.decide(account, local, cost, high_priority, max_wait_us, adjustment)
         if decision.marks:
             self._local_marks[decision.marks] = None
             if len(self._local_marks) > _REMEMBERED:
                 self._local_marks.popitem(last=False)
+        if decision.allowed and decision.quota_day >= 0:
+            self._count_local(account, decision.quota_day, cost)
         return decision._replace(degraded=True)
+
+    def refund_local(self, account: str, spec: CallSpec, cost: int, marks: Sequence[int],
+                     priors: Sequence[int], quota_day: int) -> None:
+        self.local.refund(account, self.local_spec(spec), cost, marks, priors, quota_day)
+        if quota_day >= 0:
+            self._count_local(account, quota_day, -cost)
 
     def is_local(self, marks: Sequence[int]) -> bool:
         """Whether a reservation with these marks was decided locally."""
@@ -175,14 +292,17 @@ class FallbackBackend:
     ) -> Decision:
         fb = self._fb
         if fb.use_primary():
+            debit = fb.take_debit(account, spec, self.clock.now_us())
             try:
                 decision = self.primary.decide(
-                    account, spec, cost, high_priority, max_wait_us, adjustment
+                    account, spec, cost, high_priority, max_wait_us,
+                    adjustment if debit is None else _with_debit(adjustment, debit),
                 )
             except BackendError as exc:
                 fb.failed(exc)
+                fb.debit_failed(account, debit, exc)
             else:
-                fb.succeeded()
+                fb.succeeded(account, spec, decision)
                 return decision
         return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment)
 
@@ -197,7 +317,7 @@ class FallbackBackend:
     ) -> None:
         fb = self._fb
         if fb.is_local(marks):
-            fb.local.refund(account, fb.local_spec(spec), cost, marks, priors, quota_day)
+            fb.refund_local(account, spec, cost, marks, priors, quota_day)
         elif fb.use_primary():
             try:
                 self.primary.refund(account, spec, cost, marks, priors, quota_day)
@@ -208,7 +328,7 @@ class FallbackBackend:
 
     def apply(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
         fb = self._fb
-        fb.local.apply(account, fb.local_spec(spec), adjustment)
+        fb.apply_local(account, spec, adjustment)
         if fb.use_primary():
             try:
                 self.primary.apply(account, spec, adjustment)
@@ -267,14 +387,17 @@ class AsyncFallbackBackend:
     ) -> Decision:
         fb = self._fb
         if fb.use_primary():
+            debit = fb.take_debit(account, spec, self.clock.now_us())
             try:
                 decision = await self.primary.decide(
-                    account, spec, cost, high_priority, max_wait_us, adjustment
+                    account, spec, cost, high_priority, max_wait_us,
+                    adjustment if debit is None else _with_debit(adjustment, debit),
                 )
             except BackendError as exc:
                 fb.failed(exc)
+                fb.debit_failed(account, debit, exc)
             else:
-                fb.succeeded()
+                fb.succeeded(account, spec, decision)
                 return decision
         return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment)
 
@@ -289,7 +412,7 @@ class AsyncFallbackBackend:
     ) -> None:
         fb = self._fb
         if fb.is_local(marks):
-            fb.local.refund(account, fb.local_spec(spec), cost, marks, priors, quota_day)
+            fb.refund_local(account, spec, cost, marks, priors, quota_day)
         elif fb.use_primary():
             try:
                 await self.primary.refund(account, spec, cost, marks, priors, quota_day)
@@ -300,7 +423,7 @@ class AsyncFallbackBackend:
 
     async def apply(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
         fb = self._fb
-        fb.local.apply(account, fb.local_spec(spec), adjustment)
+        fb.apply_local(account, spec, adjustment)
         if fb.use_primary():
             try:
                 await self.primary.apply(account, spec, adjustment)

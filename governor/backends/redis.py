@@ -14,6 +14,7 @@ not run. Time is the server's ``TIME`` unless a ``clock`` is given (a test-only 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
     from governor.reconcile import Adjustment
 
 __all__ = ["AsyncRedisBackend", "RedisBackend"]
+
+log = logging.getLogger("governor")
 
 C = TypeVar("C")
 _CLUSTER_TRIES = 3
@@ -119,6 +122,12 @@ class _PauseWatcher(threading.Thread):
                         if message is not None:
                             _pause_news(message["data"], self._on_pause)
             except (RedisError, OSError, ValueError):  # down or closed: try again shortly
+                self._stopped.wait(1.0)
+            except Exception:  # redis-py after a close() from another thread, or a bug
+                if self._stopped.is_set():  # close() pulled the connection away: done
+                    return
+                log.warning("governor: the pause watcher of %s failed; retrying", self.name,
+                            exc_info=True)
                 self._stopped.wait(1.0)
 
 

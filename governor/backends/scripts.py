@@ -155,7 +155,7 @@ class Plan(Target):
 def _adjustment(plan: Plan, adj: Adjustment) -> bytes:
     """ARGV[5] of acquire.lua: the adjustment's fields that ``engine.apply`` reads."""
     return _bulk(
-        b"%d %d %d %d %d %d %d %d %d %d"
+        b"%d %d %d %d %d %d %d %d %d %d %d"
         % (
             adj.sent_at_us,
             plan.index.get(adj.bucket, 0),
@@ -167,6 +167,7 @@ def _adjustment(plan: Plan, adj: Adjustment) -> bytes:
             adj.quota_used_floor,
             adj.quota_day,
             adj.relax_after,
+            max(adj.quota_debit, 0),
         )
     )
 
@@ -226,7 +227,7 @@ class Calls:
     def decision(plan: Plan, reply: bytes | str, route: str, cost: int) -> Decision:
         """The decision of an acquire reply (see the reply shape in ``acquire.lua``)."""
         r = list(map(int, reply.split()))
-        n = (len(r) - 7) >> 1
+        n = (len(r) - 8) >> 1
         return Decision(
             r[0] == 1,
             r[1],
@@ -234,11 +235,13 @@ class Calls:
             plan.scopes[r[3] + 2],
             r[4],
             r[5],
-            tuple(r[7 : 7 + n]),
-            tuple(r[7 + n :]),
+            tuple(r[8 : 8 + n]),
+            tuple(r[8 + n :]),
             r[6],
             route,
             cost,
+            False,
+            r[7],
         )
 
     def refund(

@@ -12,10 +12,11 @@
 -- ARGV[2]     cost (tokens, >= 1); 0 = apply the adjustment only and decide nothing
 -- ARGV[3]     1 = high priority (may spend the quota's reserve), 0 = normal
 -- ARGV[4]     max wait (µs): deny when the grant is further from now than this
--- ARGV[5]     a reconcile adjustment to apply first (governor.engine.apply), or "": ten
+-- ARGV[5]     a reconcile adjustment to apply first (governor.engine.apply), or "": eleven
 --             integers separated by spaces: sent_at (µs epoch), bucket (its index i, or 0),
 --             min_tat (µs epoch), interval (µs), relax (1/0), bucket_pause (µs epoch),
---             account_pause (µs epoch), quota_used_floor (calls), quota_day, relax_after
+--             account_pause (µs epoch), quota_used_floor (calls), quota_day, relax_after,
+--             quota_debit (calls to add after the floor)
 -- ARGV[6]     quota day length (µs); 0 = the call spends no quota (ARGV[7..8] ignored)
 -- ARGV[7]     quota limit (calls per day)
 -- ARGV[8]     quota reserve (calls held back for high priority)
@@ -28,11 +29,13 @@
 -- ARGV[13+3n+3i]  bucket i: limit (tokens per period; only sizes the TTL)
 --
 -- Reply: one string of integers separated by spaces (cheaper to read than an array):
---   allowed (1/0), now_us, wait_us, scope, remaining, reset_us, quota_day,
+--   allowed (1/0), now_us, wait_us, scope, remaining, reset_us, quota_day, quota_used,
 --   mark_1..mark_n, prior_1..prior_n
 --   scope: i >= 1 = bucket i, -1 = the account pause, -2 = the quota, 0 = none (no scopes).
 --   mark_i / prior_i: bucket i's tat after / before the call (for a refund). A denial has
 --   quota_day -1 and no marks or priors; so does the quota_day of a call that spends no quota.
+--   quota_used: the quota's count for today (the day of now) after the call, allowed or not;
+--   -1 when the call spends no quota.
 --   With cost 0 (apply only) the reply is "".
 --
 -- Side effects: an adjustment is applied (and written) first, whatever the decision; a pause it
@@ -84,7 +87,7 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
     a[#a + 1] = tonumber(x)
   end
   local sent_at, i, min_tat, interval, relax, bucket_pause, account_pause, used_floor, q_day,
-    relax_after = unpack(a)
+    relax_after, debit = unpack(a)
   local writes, dead_at, news = {}, now, {}
   if i > 0 then
     local j = 3 * i
@@ -128,6 +131,7 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
     if used_floor > used then
       used = used_floor
     end
+    used = used + debit
     state[2], state[3], state[4] = day, used, used_next
     writes[#writes + 1], writes[#writes + 2] = 'quota.day', fmt('%d', day)
     writes[#writes + 1], writes[#writes + 2] = 'quota.used', fmt('%d', used)
@@ -189,28 +193,29 @@ if bound > 0 then
 end
 local wait = grant - now
 
-local q_day, q_left = -1, NO_LIMIT
+local q_day, q_left, q_used = -1, NO_LIMIT, -1
 local day, used_day, used_next_day
 if day_us > 0 then
   local today = floordiv(now, day_us)
   q_day = floordiv(grant, day_us)
+  day, used_day, used_next_day =
+    tonumber(state[2] or 0), tonumber(state[3] or 0), tonumber(state[4] or 0)
+  local used_next = 0
+  q_used = 0
+  if day >= today then
+    q_used, used_next = used_day, used_next_day
+  elseif day + 1 == today then
+    q_used = used_next_day
+  end
   if q_day > today + 1 then -- granted more than a day ahead: refuse rather than count it nowhere
     if scope == 0 then
       scope = -2
     end
-    return fmt('0 %d %d %d 0 %d -1', now, wait, scope, grant)
-  end
-  day, used_day, used_next_day =
-    tonumber(state[2] or 0), tonumber(state[3] or 0), tonumber(state[4] or 0)
-  local used_today, used_next = 0, 0
-  if day >= today then
-    used_today, used_next = used_day, used_next_day
-  elseif day + 1 == today then
-    used_today = used_next_day
+    return fmt('0 %d %d %d 0 %d -1 %d', now, wait, scope, grant, q_used)
   end
   local used = used_next
   if q_day == today then
-    used = used_today
+    used = q_used
   end
   local limit = tonumber(ARGV[7])
   local cap = limit
@@ -219,11 +224,11 @@ if day_us > 0 then
   end
   if used + cost > cap then
     local reset = (q_day + 1) * day_us
-    return fmt('0 %d %d -2 %d %d -1', now, reset - now, cap - used, reset)
+    return fmt('0 %d %d -2 %d %d -1 %d', now, reset - now, cap - used, reset, q_used)
   end
   q_left = cap - used - cost
   if day < today then
-    day, used_day, used_next_day = today, used_today, used_next
+    day, used_day, used_next_day = today, q_used, used_next
   end
   if q_day == day then
     used_day = math.max(used_day + cost, 0)
@@ -232,7 +237,7 @@ if day_us > 0 then
   end
 end
 if wait > max_wait then
-  return fmt('0 %d %d %d 0 %d -1', now, wait, scope, grant)
+  return fmt('0 %d %d %d 0 %d -1 %d', now, wait, scope, grant, q_used)
 end
 
 -- Allowed: spend, and keep the key alive as long as any of its state matters.
@@ -244,7 +249,10 @@ if day_us > 0 then
   w = 6
   dead_at = (day + 2) * day_us
 end
-local reply = {1, now, wait, 0, 0, 0, q_day}
+if day_us > 0 then
+  q_used = used_day -- the state counts today now (its day is today or later)
+end
+local reply = {1, now, wait, 0, 0, 0, q_day, q_used}
 local remaining, reset_us, tightest = NO_LIMIT, grant, 0
 for i = 1, n do
   local j = 3 * i
@@ -255,7 +263,7 @@ for i = 1, n do
     tat = grant
   end
   tat = tat + cost * interval
-  reply[7 + i], reply[7 + n + i] = tat, tats[i]
+  reply[8 + i], reply[8 + n + i] = tat, tats[i]
   writes[w + 1], writes[w + 2] = ARGV[11 + j], fmt('%d', tat)
   w = w + 2
   local full_at = tat
@@ -297,4 +305,4 @@ if w > 0 then
     redis.call('HSET', key, unpack(writes))
   end
 end
-return fmt(string.rep('%d ', 7 + 2 * n), unpack(reply))
+return fmt(string.rep('%d ', 8 + 2 * n), unpack(reply))

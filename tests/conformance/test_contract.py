@@ -18,6 +18,7 @@ from governor import (
     Rate,
     WaitTooLong,
 )
+from governor.reconcile import Adjustment
 from governor.routing import Route
 from tests.conformance.conftest import Shell
 
@@ -235,6 +236,48 @@ def test_quota_is_charged_to_the_day_the_call_happens(make: Make, clock: ManualC
     assert late.wait_s == pytest.approx(10.0)
     clock.set(DAY_START + 86_400 + 20)
     assert not gov.try_acquire().allowed  # tomorrow's single call is already reserved
+
+
+def test_decisions_report_todays_quota_count(make: Make, clock: ManualClock) -> None:
+    gov = make(two_buckets(DailyQuota(3)))
+    assert gov.try_acquire("GET /x").quota_used == 1
+    clock.advance(1.0)
+    assert gov.try_acquire("GET /x").quota_used == 2
+    assert gov.try_acquire("GET /x").quota_used == 2  # denied: the rate binds, nothing spent
+    clock.advance(1.0)
+    assert gov.try_acquire("GET /free").quota_used == -1  # spends no quota
+    clock.advance(1.0)
+    assert gov.try_acquire("GET /x").quota_used == 3
+    clock.advance(1.0)
+    denied = gov.try_acquire("GET /x")
+    assert (denied.allowed, denied.scope, denied.quota_used) == (False, "quota", 3)
+    clock.set(DAY_START + 86_400)
+    assert gov.try_acquire("GET /x").quota_used == 1  # a new day
+
+
+def test_a_reservation_for_tomorrow_leaves_todays_count(make: Make, clock: ManualClock) -> None:
+    gov = make(Policy.of({"api": Rate(1, 10.0)}, quota=DailyQuota(2)))
+    clock.set(DAY_START + 86_400 - 5)
+    assert gov.reserve().decision.quota_used == 1
+    assert gov.reserve().decision.quota_used == 1  # charged to tomorrow
+
+
+def test_a_quota_debit_adds_to_the_floor(make: Make, clock: ManualClock) -> None:
+    """``Adjustment.quota_debit``: calls spent without the shared state, written back."""
+    gov = make(Policy.of({"api": Rate(100, 1.0, burst=100)}, quota=DailyQuota(10)))
+    gov.try_acquire()
+    today = int(clock.now_s()) // 86_400
+    spec = gov.policy.spec("GET /x")
+
+    def apply(adjustment: Adjustment) -> None:
+        done = gov.backend.apply(gov.account.key, spec, adjustment)
+        if gov.loop is not None:
+            gov.loop.run_until_complete(done)
+
+    apply(Adjustment(0, quota_used_floor=4, quota_day=today, quota_debit=3))
+    assert gov.try_acquire().quota_used == 4 + 3 + 1
+    apply(Adjustment(0, quota_used_floor=9, quota_day=today - 1, quota_debit=9))  # yesterday's
+    assert gov.try_acquire().quota_used == 9
 
 
 def test_accounts_are_independent(make: Make) -> None:

@@ -11,13 +11,13 @@ from governor import BackendUnavailable, Governor, IndeterminateOutcome, ManualC
 from governor.backends.fallback import FallbackBackend
 from governor.backends.memory import MemoryBackend
 from governor.breaker import CircuitBreaker
+from governor.reconcile import Adjustment
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from governor.decision import Decision
     from governor.engine import CallSpec
-    from governor.reconcile import Adjustment
 
 
 class Flaky:
@@ -152,3 +152,79 @@ def test_a_local_reservation_is_cancelled_locally() -> None:
     assert r.decision.degraded
     gov.cancel(r)
     assert gov.reserve().wait_s == pytest.approx(r.wait_s)
+
+
+# The daily quota across a degraded spell: 100 a day, four processes, 8/s (2/s locally).
+
+def _spend(gov: Governor, clock: ManualClock, calls: int) -> int:
+    """Try ``calls`` calls half a second apart (no rate binds); how many were allowed."""
+    allowed = 0
+    for _ in range(calls):
+        allowed += bool(gov.try_acquire())
+        clock.advance(0.5)
+    return allowed
+
+
+def test_degraded_spends_only_a_share_of_what_the_fleet_left() -> None:
+    gov, primary, backend, clock = setup(fleet_size=4)
+    assert _spend(gov, clock, 60) == 60  # shared
+    primary.down = True
+    assert _spend(gov, clock, 30) == 10  # (100 - 60) // 4, not a fresh 100 // 4
+    assert backend.stats.degraded == 30
+
+
+def test_a_spent_quota_stays_spent_while_degraded() -> None:
+    gov, primary, _, clock = setup(fleet_size=4)
+    assert _spend(gov, clock, 120) == 100
+    primary.down = True
+    assert _spend(gov, clock, 10) == 0
+
+
+@pytest.mark.parametrize("state_lost", [False, True])
+def test_local_spend_is_written_back_once_with_the_first_shared_call(state_lost: bool) -> None:
+    gov, primary, _, clock = setup(fleet_size=4)
+    _spend(gov, clock, 60)
+    primary.down = True
+    assert _spend(gov, clock, 4) == 4
+    primary.down = False
+    if state_lost:  # Redis restarted empty: the last count seen comes back as a floor
+        primary.inner = MemoryBackend(clock)
+    clock.advance(5.0)  # the breaker's probe
+    first = gov.try_acquire()
+    assert not first.degraded
+    assert first.quota_used == 60 + 4 + 1
+    clock.advance(0.5)
+    assert gov.try_acquire().quota_used == 66  # the debit went once
+
+
+def test_a_debit_outlives_a_failed_probe() -> None:
+    gov, primary, _, clock = setup(fleet_size=4)
+    primary.down = True
+    assert _spend(gov, clock, 3) == 3
+    clock.advance(5.0)
+    assert gov.try_acquire().degraded  # the probe failed before anything was sent
+    primary.down = False
+    clock.advance(5.0)
+    assert gov.try_acquire().quota_used == 4 + 1
+
+
+def test_the_open_policy_writes_back_what_it_let_through() -> None:
+    gov, primary, _, clock = setup(mode="open")
+    primary.down = True
+    assert _spend(gov, clock, 5) == 5
+    primary.down = False
+    clock.advance(5.0)
+    assert gov.try_acquire().quota_used == 6
+
+
+def test_a_reconciled_quota_count_applies_to_the_local_share() -> None:
+    gov, primary, backend, clock = setup(fleet_size=4)
+    primary.down = True
+    gov.try_acquire()
+    today = clock.now_us() // 86_400_000_000
+    # The provider says 92 of 100 are spent: this process may send (100 - 92) // 4 = 2 more,
+    # not 25 - 92 (none) nor 25.
+    backend.apply(gov.account.key, gov.policy.spec("api"),
+                  Adjustment(0, quota_used_floor=92, quota_day=today))
+    clock.advance(0.5)
+    assert _spend(gov, clock, 10) == 2

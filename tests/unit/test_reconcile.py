@@ -160,3 +160,12 @@ def test_split_keeps_each_part_urgent_for_its_own_reasons() -> None:
     assert route is None
     assert quota is not None
     assert quota.urgent
+
+
+def test_merge_adds_the_debits_of_one_day() -> None:
+    a = Adjustment(T0, quota_used_floor=4, quota_day=5, quota_debit=2)
+    b = Adjustment(T0, quota_used_floor=3, quota_day=5, quota_debit=3)
+    assert (a.merge(b).quota_used_floor, a.merge(b).quota_debit) == (4, 5)
+    newer = Adjustment(T0, quota_used_floor=1, quota_day=6, quota_debit=1)
+    assert (a.merge(newer).quota_day, a.merge(newer).quota_debit) == (6, 1)
+    assert newer.merge(a).quota_debit == 1
