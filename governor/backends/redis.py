@@ -38,6 +38,7 @@ from redis.retry import Retry
 
 from governor.backends import urls
 from governor.backends.scripts import Calls, Stage, Target, acl_rules, failure, slot_moving
+from governor.backends.sentinel import AsyncMasterWatch, MasterWatch, elsewhere, is_sentinel
 from governor.errors import BackendError, BackendUnavailable
 from governor.keys import account_key
 from governor.status import Snapshot, from_hash
@@ -242,6 +243,10 @@ class RedisBackend:
         self._idle: _Idle[Any] = _Idle()
         self._watchers: dict[str, Any] = {}
         self._stale = False
+        self._master: MasterWatch | None = None
+        if is_sentinel(self._pool):
+            self._master = MasterWatch(self._pool)
+            self._master.start()
 
     @classmethod
     def from_url(
@@ -334,6 +339,8 @@ class RedisBackend:
         """Close the client if this backend owns it (and stop watching pauses)."""
         for watcher in self._watchers.values():
             watcher.stop()
+        if self._master is not None:
+            self._master.stop()
         if self._pool is not None:
             for conn in self._idle.drain():
                 self._pool.release(conn)
@@ -345,7 +352,10 @@ class RedisBackend:
         if pool is None:
             return self._run_cluster(target, packed)
         conn = self._idle.take()
-        if conn is not None and _stale(conn):  # closed by the server since its last call
+        if conn is not None and (
+            _stale(conn)  # closed by the server since its last call
+            or (self._master is not None and elsewhere(conn, pool))  # to a demoted master
+        ):
             conn.disconnect()
             pool.release(conn)
             conn = None
@@ -426,6 +436,7 @@ class AsyncRedisBackend:
         )
         self._idle: _Idle[Any] = _Idle()
         self._stale = False
+        self._master = AsyncMasterWatch(self._pool) if is_sentinel(self._pool) else None
 
     @classmethod
     def from_url(
@@ -490,6 +501,8 @@ class AsyncRedisBackend:
 
     async def aclose(self) -> None:
         """Close the client if this backend owns it."""
+        if self._master is not None:
+            await self._master.stop()
         if self._pool is not None:
             for conn in self._idle.drain():
                 await self._pool.release(conn)
@@ -501,7 +514,13 @@ class AsyncRedisBackend:
         if pool is None:
             return await self._run_cluster(target, packed)
         conn = self._idle.take()
-        if conn is not None and await _astale(conn):  # closed by the server since its last call
+        master = self._master
+        if master is not None:
+            master.ensure_running()
+        if conn is not None and (
+            await _astale(conn)  # closed by the server since its last call
+            or (master is not None and elsewhere(conn, pool))  # to a demoted master
+        ):
             await conn.disconnect()
             await pool.release(conn)
             conn = None
