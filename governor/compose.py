@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from governor.backends.fallback import AsyncFallbackBackend, FallbackBackend
 from governor.backends.memory import AsyncMemoryBackend, MemoryBackend
 from governor.backends.redis import AsyncRedisBackend, RedisBackend
+from governor.breaker import CircuitBreaker
 from governor.clock import Clock, SystemClock
 from governor.settings import GovernorSettings
 
@@ -39,14 +40,22 @@ def compose(
     clock = SystemClock()
     backend: Any
     if settings.redis_url is not None:
-        mode, fleet = settings.failure_policy, settings.fleet_size
-        url, prefix = settings.redis_url, settings.key_prefix
+        url, timeout_s = settings.redis_url, settings.redis_timeout_s
+        redis_options: dict[str, Any] = {
+            "prefix": settings.key_prefix,
+            "socket_timeout_s": timeout_s,
+            "connect_timeout_s": timeout_s,
+        }
+        failures: dict[str, Any] = {
+            "mode": settings.failure_policy,
+            "fleet_size": settings.fleet_size,
+            "breaker": CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s),
+        }
         if asynchronous:
-            primary = AsyncRedisBackend.from_url(url, prefix=prefix)
-            backend = AsyncFallbackBackend(primary, mode=mode, fleet_size=fleet)
+            primary = AsyncRedisBackend.from_url(url, **redis_options)
+            backend = AsyncFallbackBackend(primary, **failures)
         else:
-            sync = RedisBackend.from_url(url, prefix=prefix)
-            backend = FallbackBackend(sync, mode=mode, fleet_size=fleet)
+            backend = FallbackBackend(RedisBackend.from_url(url, **redis_options), **failures)
     else:
         backend = AsyncMemoryBackend(clock=clock) if asynchronous else MemoryBackend(clock)
     return Parts(settings.policy(), backend, settings.account_id(), clock)

@@ -79,6 +79,18 @@ class GovernorSettings(BaseSettings):
         "degrade", description="When Redis fails: decide locally on this process's share "
         "('degrade'), refuse every call ('closed'), or allow every call ('open').",
     )
+    redis_timeout_s: float = Field(
+        1.0, gt=0, le=60, allow_inf_nan=False, description="Connect and command timeout of "
+        "each Redis call (seconds); past it a call counts as a failure.",
+    )
+    breaker_failures: int = Field(
+        3, ge=1, le=1000, description="Redis failures in a row that open the circuit breaker "
+        "(calls then follow failure_policy without asking Redis).",
+    )
+    breaker_reset_s: float = Field(
+        5.0, gt=0, le=3600, allow_inf_nan=False,
+        description="Seconds an open breaker waits before one call probes Redis again.",
+    )
     fleet_size: int = Field(
         1, ge=1, le=100_000, description="Processes sharing the account: in 'degrade', each "
         "takes 1/fleet_size of every limit.",

@@ -228,6 +228,20 @@ def test_settings_with_a_redis_url_build_redis_backends(redis_url: str, key_pref
     asyncio.run(run())
 
 
+@pytest.mark.redis
+def test_settings_choose_the_timeouts_and_the_breaker(redis_url: str, key_prefix: str) -> None:
+    gov = Governor.from_settings(redis_url=redis_url, key_prefix=key_prefix, redis_timeout_s=0.25,
+                                 breaker_failures=7, breaker_reset_s=30)
+    assert isinstance(gov.backend, FallbackBackend)
+    assert "CircuitBreaker(closed, failures=0/7)" in repr(gov.backend)
+    assert gov.backend._fb.breaker.reset_s == 30
+    primary = gov.backend.primary
+    assert isinstance(primary, RedisBackend)
+    options = primary.client.connection_pool.connection_kwargs  # type: ignore[union-attr]
+    assert (options["socket_timeout"], options["socket_connect_timeout"]) == (0.25, 0.25)
+    gov.close()
+
+
 @pytest.mark.parametrize(
     ("stage", "error", "expected"),
     [
