@@ -61,6 +61,11 @@ def profiles() -> None:
     console.print(table)
 
 
+def _settings(**options: Any) -> GovernorSettings:
+    """The user's settings (GOVERNOR_*, .env, governor.toml) with the options given on top."""
+    return GovernorSettings.load(**{k: v for k, v in options.items() if v is not None})
+
+
 @app.command()
 def limits(
     provider: Annotated[
@@ -75,15 +80,9 @@ def limits(
 ) -> None:
     """Show the limits in force for a provider, plan and reputation: every route, the buckets
     it spends, their rates, and the daily quota. Unset options come from GOVERNOR_* settings."""
-    overrides: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "provider": provider, "plan": plan, "reputation": reputation, "time_scale": time_scale
-        }.items()
-        if v is not None
-    }
     try:
-        settings = GovernorSettings.load(**overrides)
+        settings = _settings(provider=provider, plan=plan, reputation=reputation,
+                             time_scale=time_scale)
         resolved = settings.resolved()
         policy = settings.policy()
     except ConfigError as exc:
@@ -163,9 +162,11 @@ def _start(value: str | None) -> datetime:
 @app.command("plan")
 def plan_command(
     messages: Annotated[int, typer.Option(min=1, help="Messages to send.")],
-    provider: Annotated[str, typer.Option(help="Profile name or path.")] = "mailersend",
+    provider: Annotated[str | None, typer.Option(help="Profile name or path.")] = None,
     plan: Annotated[str | None, typer.Option(help="The account's plan.")] = None,
     reputation: Annotated[str | None, typer.Option(help="'healthy' or 'under_review'.")] = None,
+    headroom: Annotated[float | None, typer.Option(
+        help="Fraction of every rate left unused, as the workers' settings say (0.01).")] = None,
     bulk_share: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Share of the messages sent through bulk calls.")] = 0.0,
     batch: Annotated[int, typer.Option(min=1, help="Messages per bulk call.")] = 100,
@@ -185,15 +186,16 @@ def plan_command(
         help="Draw cumulative sends over time to this PNG (needs matplotlib).")] = None,
 ) -> None:
     """How long N messages take on a plan with W workers at latency L, which limit binds, how
-    many workers are worth having, and when the daily quota runs out."""
+    many workers are worth having, and when the daily quota runs out. The limits are those the
+    workers enforce: the profile's, less the settings' headroom and priority reserve; unset
+    options come from GOVERNOR_* settings."""
     from governor.capacity import Latency, Workload, sweep  # noqa: PLC0415
     from governor.capacity import plan as make_plan  # noqa: PLC0415
-    from governor.policy import Policy  # noqa: PLC0415
 
     moment = _start(start)
     try:
-        resolved = load_profile(provider).resolve(plan, reputation)
-        policy = Policy.from_profile(resolved)
+        policy = _settings(provider=provider, plan=plan, reputation=reputation,
+                           headroom=headroom).policy()
         latency = Latency(latency_ms / 1000, None if latency_p99_ms is None
                           else latency_p99_ms / 1000)
         workload = Workload(messages, bulk_share, batch)
