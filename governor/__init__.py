@@ -21,7 +21,8 @@ decorator is ``Governor.limited`` (``governor.decorator``).
 
 from governor.aio import AsyncGovernor
 from governor.backends.memory import AsyncMemoryBackend, MemoryBackend
-from governor.backends.redis import AsyncRedisBackend, RedisBackend
+from governor.backends.redis import RedisBackend
+from governor.backends.redis_async import AsyncRedisBackend
 from governor.client import Governor
 from governor.clock import Clock, ManualClock, SystemClock
 from governor.decision import Decision, Feedback, Reservation

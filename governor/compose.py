@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from governor.backends.fallback import AsyncFallbackBackend, FallbackBackend
 from governor.backends.memory import AsyncMemoryBackend, MemoryBackend
-from governor.backends.redis import AsyncRedisBackend, RedisBackend
+from governor.backends.redis import RedisBackend
+from governor.backends.redis_async import AsyncRedisBackend
 from governor.breaker import CircuitBreaker
 from governor.clock import Clock, SystemClock
 from governor.settings import GovernorSettings

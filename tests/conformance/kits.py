@@ -17,7 +17,8 @@ import fakeredis
 import pytest
 
 from governor import AsyncMemoryBackend, Clock, MemoryBackend
-from governor.backends.redis import AsyncRedisBackend, RedisBackend
+from governor.backends.redis import RedisBackend
+from governor.backends.redis_async import AsyncRedisBackend
 from governor.embedded import find_binary
 
 if TYPE_CHECKING:

@@ -18,7 +18,8 @@ import pytest
 import redis.sentinel
 
 from governor import AsyncGovernor, Governor, ManualClock, Policy, Rate
-from governor.backends.redis import AsyncRedisBackend, RedisBackend
+from governor.backends.redis import RedisBackend
+from governor.backends.redis_async import AsyncRedisBackend
 from governor.backends.scripts import acl_rules
 from governor.backends.sentinel import CHECK_S
 from governor.deployments import start_cluster, start_sentinels, start_tls_server

@@ -15,7 +15,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from governor import AccountId, AsyncGovernor, Governor, ManualClock, Policy
 from governor.backends.base import AsyncBackend, Backend
 from governor.backends.fallback import AsyncFallbackBackend, FallbackBackend
-from governor.backends.redis import AsyncRedisBackend, RedisBackend
+from governor.backends.redis import RedisBackend
+from governor.backends.redis_async import AsyncRedisBackend
 from governor.backends.scripts import ACQUIRE, Target, failure
 from governor.errors import BackendUnavailable, IndeterminateOutcome
 from tests.integration.probes import POLICY, ROUTE, commandstats, sent_commands

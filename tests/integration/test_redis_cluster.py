@@ -11,7 +11,8 @@ import redis
 import redis.asyncio
 
 from governor import AsyncGovernor, Governor, ManualClock, MemoryBackend
-from governor.backends.redis import AsyncRedisBackend, RedisBackend
+from governor.backends.redis import RedisBackend
+from governor.backends.redis_async import AsyncRedisBackend
 from governor.embedded import find_binary, start_server
 from tests.integration.probes import POLICY, ROUTE
 

@@ -10,7 +10,8 @@ import pytest
 import redis
 
 from governor import AsyncGovernor, Governor, ManualClock
-from governor.backends.redis import AsyncRedisBackend, RedisBackend
+from governor.backends.redis import RedisBackend
+from governor.backends.redis_async import AsyncRedisBackend
 from governor.embedded import start_server
 from governor.errors import BackendUnavailable, IndeterminateOutcome
 from tests.integration.probes import POLICY, ROUTE, commandstats

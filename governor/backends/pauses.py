@@ -1,0 +1,60 @@
+"""Pause announcements: a thread that hears the pauses other processes set on an account.
+
+A reconcile that pauses the fleet (a 429's ``Retry-After``) is published by ``acquire.lua``
+on ``<account key>:pauses`` as ``"<until µs> <bucket>"``; workers asleep on slots granted
+earlier hear it here and wait it out. Best effort: a lost notice only means a call may meet
+the provider's 429.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import RedisError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["PauseWatcher", "pause_news"]
+
+log = logging.getLogger("governor")
+
+
+def pause_news(data: object, on_pause: Callable[[str, int], None]) -> None:
+    """Hand a published "<until µs> <bucket>" to ``on_pause``; ignore anything else."""
+    text = data.decode(errors="replace") if isinstance(data, bytes) else str(data)
+    until, _, bucket = text.partition(" ")
+    if until.isdigit():
+        on_pause(bucket, int(until))
+
+
+class PauseWatcher(threading.Thread):
+    """Listens to an account's pause channel until stopped; reconnects after a failure."""
+
+    def __init__(self, client: Any, channel: str, on_pause: Callable[[str, int], None]) -> None:
+        super().__init__(name=f"governor-pauses-{channel[-20:]}", daemon=True)
+        self._client, self._channel, self._on_pause = client, channel, on_pause
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                with self._client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    pubsub.subscribe(self._channel)
+                    while not self._stopped.is_set():
+                        message = pubsub.get_message(timeout=0.5)
+                        if message is not None:
+                            pause_news(message["data"], self._on_pause)
+            except (RedisError, OSError, ValueError):  # down or closed: try again shortly
+                self._stopped.wait(1.0)
+            except Exception:  # redis-py after a close() from another thread, or a bug
+                if self._stopped.is_set():  # close() pulled the connection away: done
+                    return
+                log.warning("governor: the pause watcher of %s failed; retrying", self.name,
+                            exc_info=True)
+                self._stopped.wait(1.0)
