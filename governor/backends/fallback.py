@@ -18,246 +18,29 @@ After ``threshold`` failures in a row the breaker opens and the primary is not a
 (no stall per call); every ``reset_s`` one call probes it, and the first success closes the
 breaker. Each transition is logged once (logger ``governor``) and counted in :attr:`stats`.
 
-The daily quota across a degraded spell
-    Every shared decision reports the day's quota count (``Decision.quota_used``); the wrapper
-    keeps the last one per account. A degraded process may then spend only its share of what
-    the fleet had left (``(limit - used) // fleet_size``), not a fresh share of the whole day,
-    so a quota already spent stays spent while Redis is away. What it spends locally is
-    counted, and written back with the first shared decision after the outage (an
-    :class:`~governor.reconcile.Adjustment` ``quota_debit``, in the same script call, plus the
-    last count seen as a floor, which restores a count a restarted Redis lost). Only today's
-    spend is written back; a debit whose reply was lost is not sent again (it may have
-    counted), and the provider's quota headers correct either way at the next response.
+The daily quota survives a degraded spell: a process spends only its share of what the fleet
+had left, and writes its local spend back on recovery (see :mod:`governor.backends.local`).
 """
 
 from __future__ import annotations
 
-import logging
-from collections import OrderedDict
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from governor.backends.memory import MemoryBackend
+from governor.backends.local import FailurePolicy, FallbackStats, LocalFallback, with_debit
 from governor.breaker import CircuitBreaker
 from governor.clock import Clock, SystemClock
-from governor.decision import Decision
-from governor.engine import BucketSpec, CallSpec, QuotaSpec
-from governor.errors import BackendError, BackendUnavailable
-from governor.reconcile import Adjustment
+from governor.errors import BackendError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
     from governor.backends.base import AsyncBackend, Backend
+    from governor.decision import Decision
+    from governor.engine import CallSpec
+    from governor.reconcile import Adjustment
     from governor.status import Snapshot
 
 __all__ = ["AsyncFallbackBackend", "FailurePolicy", "FallbackBackend", "FallbackStats"]
-
-FailurePolicy = Literal["degrade", "closed", "open"]
-log = logging.getLogger("governor")
-_REMEMBERED = 4096  # local reservations remembered, so a cancel goes where the call was decided
-
-
-@dataclass
-class FallbackStats:
-    """Counts since start: decisions made without the shared state, backend failures, and how
-    often the breaker opened."""
-
-    degraded: int = 0
-    failures: int = 0
-    opened: int = 0
-
-
-def _with_debit(adjustment: Adjustment | None, debit: Adjustment) -> Adjustment:
-    """``adjustment`` (from reconcile, or none) with a write-back of local quota spend."""
-    if adjustment is None:
-        return debit
-    if adjustment.quota_day > debit.quota_day:  # a newer day than the debit's: it is moot
-        return adjustment
-    same_day = adjustment.quota_day == debit.quota_day
-    return replace(
-        adjustment,
-        quota_used_floor=max(adjustment.quota_used_floor, debit.quota_used_floor) if same_day
-        else debit.quota_used_floor,
-        quota_day=debit.quota_day,
-        quota_debit=adjustment.quota_debit + debit.quota_debit if same_day
-        else debit.quota_debit,
-    )
-
-
-class _Fallback:
-    """The I/O-free part both faces share: the breaker, local specs and local decisions."""
-
-    def __init__(
-        self, mode: FailurePolicy, fleet_size: int, breaker: CircuitBreaker, clock: Clock
-    ) -> None:
-        if mode not in ("degrade", "closed", "open"):
-            raise ValueError(f"the failure policy is 'degrade', 'closed' or 'open', not {mode!r}")
-        if fleet_size < 1:
-            raise ValueError(f"fleet_size is at least 1, not {fleet_size}")
-        self.mode = mode
-        self.fleet_size = fleet_size
-        self.breaker = breaker
-        self.clock = clock
-        self.local = MemoryBackend(clock)
-        self.stats = FallbackStats()
-        self._specs: dict[CallSpec, CallSpec] = {}
-        self._local_marks: OrderedDict[tuple[int, ...], None] = OrderedDict()
-        # Per account: (quota day, count) the shared state last reported, the one carried
-        # into the local state, and (quota day, calls) spent locally and not yet written back.
-        self._shared: dict[str, tuple[int, int]] = {}
-        self._carried: dict[str, tuple[int, int]] = {}
-        self._debits: dict[str, tuple[int, int]] = {}
-
-    def use_primary(self) -> bool:
-        return self.breaker.allow(self.clock.monotonic())
-
-    def succeeded(self, account: str = "", spec: CallSpec | None = None,
-                  decision: Decision | None = None) -> None:
-        """The primary answered (with ``decision``, for a decide)."""
-        if decision is not None and decision.quota_used >= 0 and spec and spec.quota:
-            self._shared[account] = (decision.now_us // spec.quota.day_us, decision.quota_used)
-        if self.breaker.success():
-            log.warning("governor: the shared backend is back; decisions are shared again")
-
-    def failed(self, exc: BackendError) -> None:
-        self.stats.failures += 1
-        if self.breaker.failure(self.clock.monotonic()):
-            self.stats.opened += 1
-            log.warning(
-                "governor: the shared backend failed %d times in a row (%s); deciding with "
-                "policy %r until it answers again (probing every %.1fs)",
-                self.breaker.threshold, exc, self.mode, self.breaker.reset_s,
-            )
-
-    def local_spec(self, spec: CallSpec) -> CallSpec:
-        """``spec`` with every limit divided by the fleet size: this process's share."""
-        local = self._specs.get(spec)
-        if local is None:
-            n = self.fleet_size
-            buckets = tuple(
-                BucketSpec(b.name, b.interval_us * n, max(b.burst // n, 1), max(b.limit // n, 1))
-                for b in spec.buckets
-            )
-            q = spec.quota
-            quota = None if q is None else QuotaSpec(
-                max(q.limit // n, 1), min(q.reserve // n, max(q.limit // n, 1) - 1), q.day_us
-            )
-            local = self._specs[spec] = CallSpec(spec.route, buckets, quota)
-        return local
-
-    def _share_floor(self, spec: CallSpec, used: int) -> int:
-        """The local count that leaves this process its share of what the fleet has left when
-        the shared count is ``used``."""
-        q, local_q = spec.quota, self.local_spec(spec).quota
-        if q is None or local_q is None:
-            return 0
-        return max(local_q.limit - max(q.limit - used, 0) // self.fleet_size, 0)
-
-    def local_adjustment(self, spec: CallSpec, adjustment: Adjustment) -> Adjustment:
-        """A reconcile adjustment (about the fleet's limits) as it applies to this process's
-        share: a learned interval times the fleet size, a quota count as the share's count."""
-        n, adj = self.fleet_size, adjustment
-        if n == 1:
-            return adj
-        floor = adj.quota_used_floor
-        if floor and spec.quota is not None:
-            floor = self._share_floor(spec, floor)
-        return replace(adj, interval_us=adj.interval_us * n, quota_used_floor=floor,
-                       quota_debit=0)
-
-    def apply_local(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
-        self.local.apply(account, self.local_spec(spec), self.local_adjustment(spec, adjustment))
-
-    def _carry_quota(self, account: str, spec: CallSpec, now_us: int) -> None:
-        """Before a local decision: bring the last shared quota count into the local state
-        (once per count seen), so a degraded spell spends only a share of what is left."""
-        known = self._shared.get(account)
-        q = spec.quota
-        if known is None or q is None or self._carried.get(account) == known:
-            return
-        self._carried[account] = known
-        day, used = known
-        if day == now_us // q.day_us:
-            floor = self._share_floor(spec, used)
-            self.local.apply(account, self.local_spec(spec),
-                             Adjustment(0, quota_used_floor=floor, quota_day=day))
-
-    def _count_local(self, account: str, day: int, cost: int) -> None:
-        """Count ``cost`` calls spent on quota day ``day`` without the shared state."""
-        held_day, calls = self._debits.get(account, (day, 0))
-        if held_day != day:  # another day's spend: the shared state no longer needs it
-            if held_day > day:
-                return
-            calls = 0
-        self._debits[account] = (day, max(calls + cost, 0))
-
-    def take_debit(self, account: str, spec: CallSpec, now_us: int) -> Adjustment | None:
-        """The local spend still to write back to the shared state (taken: sent once)."""
-        if not self._debits or spec.quota is None:
-            return None
-        debit = self._debits.pop(account, None)
-        if debit is None:
-            return None
-        day, calls = debit
-        if calls <= 0 or day != now_us // spec.quota.day_us:
-            return None
-        known = self._shared.get(account)
-        floor = known[1] if known is not None and known[0] == day else 0
-        return Adjustment(0, quota_used_floor=floor, quota_day=day, quota_debit=calls)
-
-    def debit_failed(self, account: str, debit: Adjustment | None, exc: BackendError) -> None:
-        """Keep a debit the primary surely did not apply, for the next shared decision."""
-        if debit is not None and isinstance(exc, BackendUnavailable):
-            self._count_local(account, debit.quota_day, debit.quota_debit)
-
-    def decide(
-        self,
-        account: str,
-        spec: CallSpec,
-        cost: int,
-        high_priority: bool,
-        max_wait_us: int,
-        adjustment: Adjustment | None,
-    ) -> Decision:
-        """Decide without the shared state, by the failure policy."""
-        if self.mode == "closed":
-            raise BackendUnavailable(
-                f"{spec.route}: the shared backend is unavailable and the failure policy is "
-                "'closed'; no call is allowed until it answers again"
-            )
-        self.stats.degraded += 1
-        now_us = self.clock.now_us()
-        q = spec.quota
-        if self.mode == "open":
-            if q is not None:
-                self._count_local(account, now_us // q.day_us, cost)
-            return Decision(True, now_us, 0, "", 0, now_us, route=spec.route, cost=cost,
-                            degraded=True)
-        local = self.local_spec(spec)
-        cost = min(cost, local.max_cost)
-        if q is not None:
-            self._carry_quota(account, spec, now_us)
-        if adjustment is not None:
-            adjustment = self.local_adjustment(spec, adjustment)
-        decision = self.local.decide(account, local, cost, high_priority, max_wait_us, adjustment)
-        if decision.marks:
-            self._local_marks[decision.marks] = None
-            if len(self._local_marks) > _REMEMBERED:
-                self._local_marks.popitem(last=False)
-        if decision.allowed and decision.quota_day >= 0:
-            self._count_local(account, decision.quota_day, cost)
-        return decision._replace(degraded=True)
-
-    def refund_local(self, account: str, spec: CallSpec, cost: int, marks: Sequence[int],
-                     priors: Sequence[int], quota_day: int) -> None:
-        self.local.refund(account, self.local_spec(spec), cost, marks, priors, quota_day)
-        if quota_day >= 0:
-            self._count_local(account, quota_day, -cost)
-
-    def is_local(self, marks: Sequence[int]) -> bool:
-        """Whether a reservation with these marks was decided locally."""
-        return tuple(marks) in self._local_marks
 
 
 class FallbackBackend:
@@ -274,7 +57,7 @@ class FallbackBackend:
     ) -> None:
         self.primary = primary
         self.clock: Clock = clock or getattr(primary, "clock", None) or SystemClock()
-        self._fb = _Fallback(mode, fleet_size, breaker or CircuitBreaker(), self.clock)
+        self._fb = LocalFallback(mode, fleet_size, breaker or CircuitBreaker(), self.clock)
 
     @property
     def stats(self) -> FallbackStats:
@@ -296,7 +79,7 @@ class FallbackBackend:
             try:
                 decision = self.primary.decide(
                     account, spec, cost, high_priority, max_wait_us,
-                    adjustment if debit is None else _with_debit(adjustment, debit),
+                    adjustment if debit is None else with_debit(adjustment, debit),
                 )
             except BackendError as exc:
                 fb.failed(exc)
@@ -369,7 +152,7 @@ class AsyncFallbackBackend:
     ) -> None:
         self.primary = primary
         self.clock: Clock = clock or getattr(primary, "clock", None) or SystemClock()
-        self._fb = _Fallback(mode, fleet_size, breaker or CircuitBreaker(), self.clock)
+        self._fb = LocalFallback(mode, fleet_size, breaker or CircuitBreaker(), self.clock)
 
     @property
     def stats(self) -> FallbackStats:
@@ -391,7 +174,7 @@ class AsyncFallbackBackend:
             try:
                 decision = await self.primary.decide(
                     account, spec, cost, high_priority, max_wait_us,
-                    adjustment if debit is None else _with_debit(adjustment, debit),
+                    adjustment if debit is None else with_debit(adjustment, debit),
                 )
             except BackendError as exc:
                 fb.failed(exc)
