@@ -53,6 +53,7 @@ class AsyncGovernor:
         self.policy = policy
         self.hooks = hooks
         self._core = Core(policy, self.account.key, self.clock)
+        self._watching = False
 
     @classmethod
     def from_settings(
@@ -198,6 +199,8 @@ class AsyncGovernor:
             step = next(flow)
             while True:
                 if isinstance(step, Sleep):
+                    if not self._watching:  # once something sleeps, hear of others' pauses
+                        self._watch_pauses()
                     await self.clock.asleep(step.delay_s)
                     step = flow.send(None)
                 else:
@@ -211,6 +214,12 @@ class AsyncGovernor:
         except StopIteration as stop:
             result: Decision = stop.value
             return result
+
+    def _watch_pauses(self) -> None:
+        self._watching = True
+        watch = getattr(self.backend, "watch_pauses", None)
+        if watch is not None:
+            watch(self._core.account, self._core.learn_pause)
 
     def __repr__(self) -> str:
         return f"AsyncGovernor({self.policy!r}, account={self.account}, backend={self.backend!r})"

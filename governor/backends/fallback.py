@@ -215,6 +215,12 @@ class AsyncFallbackBackend:
             else:
                 fb.succeeded()
 
+    def watch_pauses(self, account: str, on_pause: Callable[[str, int], None]) -> None:
+        """The primary's ``watch_pauses``, where it has one."""
+        watch = getattr(self.primary, "watch_pauses", None)
+        if watch is not None:
+            watch(account, on_pause)
+
     async def snapshot(self, account: str) -> Snapshot:
         """The primary's state of the account (its ``snapshot``)."""
         read: Callable[[str], Awaitable[Snapshot]] = self.primary.snapshot  # type: ignore[attr-defined]

@@ -3,11 +3,15 @@
 A reconcile that pauses the fleet (a 429's ``Retry-After``) is published by ``acquire.lua``
 on ``<account key>:pauses`` as ``"<until µs> <bucket>"``; workers asleep on slots granted
 earlier hear it here and wait it out. Best effort: a lost notice only means a call may meet
-the provider's 429.
+the provider's 429. :class:`PauseWatcher` is a daemon thread (sync backend);
+:class:`AsyncPauseWatcher` a task on the asyncio backend's loop. Both reconnect after a
+failure and stop when their backend closes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -17,7 +21,7 @@ from redis.exceptions import RedisError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["PauseWatcher", "pause_news"]
+__all__ = ["AsyncPauseWatcher", "PauseWatcher", "pause_news"]
 
 log = logging.getLogger("governor")
 
@@ -58,3 +62,34 @@ class PauseWatcher(threading.Thread):
                 log.warning("governor: the pause watcher of %s failed; retrying", self.name,
                             exc_info=True)
                 self._stopped.wait(1.0)
+
+
+class AsyncPauseWatcher:
+    """The asyncio twin of :class:`PauseWatcher`: a task on the running loop until stopped."""
+
+    def __init__(self, client: Any, channel: str, on_pause: Callable[[str, int], None]) -> None:
+        self._client, self._channel, self._on_pause = client, channel, on_pause
+        self._task = asyncio.get_running_loop().create_task(
+            self._listen(), name=f"governor-pauses-{channel[-20:]}"
+        )
+
+    async def stop(self) -> None:
+        """Cancel the task and wait for it (a second at most: a close must never hang)."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+            await asyncio.wait_for(self._task, 1.0)
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._channel)
+                while True:
+                    message = await pubsub.get_message(timeout=0.5)
+                    if message is not None:
+                        pause_news(message["data"], self._on_pause)
+            except (RedisError, OSError, ValueError):  # down or closed: try again shortly
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()

@@ -11,6 +11,7 @@ import redis.asyncio
 from redis.exceptions import RedisError, SlotNotCoveredError
 
 from governor.backends import urls
+from governor.backends.pauses import AsyncPauseWatcher
 from governor.backends.scripts import Calls, Target, failure, slot_moving
 from governor.backends.sentinel import AsyncMasterWatch, elsewhere, is_sentinel
 from governor.backends.wire import (
@@ -29,7 +30,7 @@ from governor.keys import account_key
 from governor.status import Snapshot, from_hash
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from governor.clock import Clock
     from governor.decision import Decision
@@ -61,6 +62,7 @@ class AsyncRedisBackend:
         self._idle: Idle[Any] = Idle()
         self._stale = False
         self._master = AsyncMasterWatch(self._pool) if is_sentinel(self._pool) else None
+        self._watchers: dict[str, AsyncPauseWatcher] = {}
 
     @classmethod
     def from_url(
@@ -123,8 +125,19 @@ class AsyncRedisBackend:
         now_us = self.clock.now_us() if self.clock else int(seconds) * 1_000_000 + int(micros)
         return from_hash(now_us, fields)
 
+    def watch_pauses(self, account: str, on_pause: Callable[[str, int], None]) -> None:
+        """Call ``on_pause(bucket, until_us)`` (``""``: the account) whenever any process sets
+        a pause on ``account``; see :meth:`RedisBackend.watch_pauses`. One task per account on
+        the running loop, stopped by :meth:`aclose`. Not on Redis Cluster."""
+        if self._pool is None or account in self._watchers:
+            return
+        channel = account_key(self._calls.prefix, account) + ":pauses"
+        self._watchers[account] = AsyncPauseWatcher(self.client, channel, on_pause)
+
     async def aclose(self) -> None:
-        """Close the client if this backend owns it."""
+        """Close the client if this backend owns it (and stop watching pauses)."""
+        for watcher in self._watchers.values():
+            await watcher.stop()
         if self._master is not None:
             await self._master.stop()
         if self._pool is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import multiprocessing
 import threading
@@ -10,8 +11,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from governor import Governor, Policy, load_profile
+from governor import AsyncGovernor, Governor, Policy, load_profile
 from governor.backends.redis import RedisBackend
+from governor.backends.redis_async import AsyncRedisBackend
 from tests.integration.probes import commandstats
 
 if TYPE_CHECKING:
@@ -141,3 +143,30 @@ def test_a_worker_asleep_in_another_process_hears_of_a_pause(
     assert slept >= 1.0  # woke for its old slot, then waited out the pause it heard of
     sleeper.close()
     observer.close()
+
+
+@pytest.mark.redis
+def test_an_asyncio_worker_asleep_hears_of_a_pause_set_elsewhere(
+    redis_url: str, key_prefix: str
+) -> None:
+    async def run() -> float:
+        backend = AsyncRedisBackend.from_url(redis_url, prefix=key_prefix)
+        sleeper = AsyncGovernor(_policy(), backend, account="fleet")
+        observer = _gov(redis_url, key_prefix)  # another process, as far as Redis can tell
+        try:
+            sleeper._watch_pauses()  # what its first sleep does; then wait for the subscription
+            await asyncio.sleep(0.3)
+            for _ in range(8):  # book 0.2 s ahead: the next acquire sleeps
+                await sleeper.reserve(EMAIL)
+            started = time.monotonic()
+            sleeping = asyncio.create_task(sleeper.acquire(EMAIL))
+            await asyncio.sleep(0.05)
+            await asyncio.to_thread(observer.observe, EMAIL, 429, {"retry-after": "20"}, RATE_429)
+            await asyncio.wait_for(sleeping, 10)
+            return time.monotonic() - started
+        finally:
+            await sleeper.aclose()
+            observer.close()
+
+    assert asyncio.run(run()) >= 1.0  # woke for its old slot, then waited out the pause
+

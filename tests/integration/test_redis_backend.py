@@ -30,9 +30,7 @@ if TYPE_CHECKING:
 
 def test_both_backends_offer_the_same_operations() -> None:
     def ops(cls: type) -> dict[str, inspect.Signature]:
-        # watch_pauses is the sync backend's alone (an asyncio process shares one governor,
-        # whose callers already hear of each other's pauses).
-        names = {n for n in vars(cls) if not n.startswith("_")} - {"from_url", "watch_pauses"}
+        names = {n for n in vars(cls) if not n.startswith("_")} - {"from_url"}
         return {n.replace("aclose", "close"): inspect.signature(getattr(cls, n)) for n in names}
 
     assert ops(RedisBackend) == ops(AsyncRedisBackend)
