@@ -1,0 +1,261 @@
+"""Header values read safely: the rules for doubtful input that every dialect shares.
+
+No clock is read: time is the ``now_us`` passed in (Unix epoch microseconds on the local clock,
+when the response arrived); every time returned is absolute, in epoch microseconds on that clock.
+
+A :class:`Reader` never raises on doubtful input: the value is dropped and a problem note says
+why. Nothing is clamped.
+
+* **Times** are decoded in one place, :func:`decode_time`, by form and magnitude: a bare number
+  below 10 years of seconds is a delta; 1e9..1e10 is epoch seconds, 1e12..1e13 epoch
+  milliseconds, anything between is ambiguous; ``YYYY-MM-DD...`` is ISO-8601 (UTC when it has
+  no offset); anything else is tried as an HTTP-date (IMF-fixdate, RFC 850, asctime). A time
+  before ``now - 1 day`` or after ``now + 400 days`` is dropped (a pause cap is reconcile's job).
+* **Clock skew**: the ``Date`` header has a 1 s resolution and arrives after some latency, so
+  only an offset ``now - Date`` beyond 2 s is trusted; it then moves every server-absolute time
+  (epoch, ISO, HTTP-date) onto the local clock. Deltas need no correction. A ``Date`` more than
+  a day away from ``now`` is ignored; so are several ``Date`` values that disagree.
+* **Duplicates** (a header given twice, or a comma-joined value) keep the most conservative
+  value: the lowest count, the latest reset or retry time. The comma after an HTTP-date's
+  weekday is not a separator. A Structured Field list given twice is joined as RFC 9651 says.
+* **Counts** are ASCII integers in ``0..10**12`` (:data:`MAX_COUNT`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+
+import http_sf
+
+__all__ = ["MAX_COUNT", "Reader", "decode_time", "show"]
+
+MAX_COUNT = 10**12
+"""The largest count believed; a larger one is dropped, not clamped."""
+
+_S = 1_000_000
+_DAY_US = 86_400 * _S
+_PAST_US = _DAY_US
+_FUTURE_US = 400 * _DAY_US
+_SKEW_MIN_US = 2 * _S
+_SKEW_MAX_US = _DAY_US
+_DELTA_MAX_S = 10 * 365 * 86_400
+_NEAR_S = 401 * 86_400  # an epoch time further from now than this is refused anyway
+_MAX_VALUE = 256
+_MAX_PROBLEMS = 20
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_US = timedelta(microseconds=1)
+
+_NUMBER = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
+_COUNT = re.compile(r"[0-9]+")
+_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WEEKDAYS = frozenset({
+    "mon", "tue", "wed", "thu", "fri", "sat", "sun",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+})
+
+
+def decode_time(value: str, now_us: int, skew_us: int = 0) -> int:
+    """An absolute local-clock time (epoch microseconds) from any reset or retry encoding.
+
+    ``skew_us`` (local minus server clock) is added to server-absolute forms, not to deltas.
+    Raises ValueError, with the reason, for anything unreadable, ambiguous or outside
+    ``[now - 1 day, now + 400 days]``.
+    """
+    text = value.strip(" \t")
+    number = _NUMBER.fullmatch(text)
+    if number:
+        whole, fraction = int(number[1]), (number[2] or "")
+        # Told apart by magnitude, relative to now: a delta is under ten years; an epoch time
+        # (seconds or milliseconds) lies near now. Relative, so a provider on a time-scaled
+        # clock (the mock's virtual epoch) reads the same way.
+        now_s = now_us // _S
+        if whole < _DELTA_MAX_S:
+            at_us = now_us + whole * _S + int(fraction[:6].ljust(6, "0"))
+        elif abs(whole - now_s) <= _NEAR_S:
+            at_us = whole * _S + int(fraction[:6].ljust(6, "0")) + skew_us
+        elif abs(whole // 1000 - now_s) <= _NEAR_S:
+            at_us = whole * 1000 + int(fraction[:3].ljust(3, "0")) + skew_us
+        else:
+            raise ValueError(
+                "a number of no known magnitude (a delta in seconds, or an epoch time in "
+                "seconds or milliseconds within 400 days of now)"
+            )
+    else:
+        at_us = _datetime_us(text) + skew_us
+    if not now_us - _PAST_US <= at_us <= now_us + _FUTURE_US:
+        days = (at_us - now_us) / _DAY_US
+        raise ValueError(f"{days:+.1f} days from now, outside [-1, +400] days")
+    return at_us
+
+
+def _datetime_us(text: str) -> int:
+    try:
+        if _ISO.match(text):
+            iso = text[:-1] + "+00:00" if text[-1:] in "Zz" else text
+            moment = datetime.fromisoformat(iso)
+        else:
+            moment = parsedate_to_datetime(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return (moment - _EPOCH) // _ONE_US
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:
+        raise ValueError("neither a number, an ISO-8601 time nor an HTTP-date") from exc
+
+
+def show(value: str) -> str:
+    """A value quoted for a problem note, cut short."""
+    return repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
+
+
+def _split(value: str) -> list[str]:
+    """A comma-joined value's elements; the comma after an HTTP-date's weekday is kept."""
+    parts = value.split(",")
+    elements: list[str] = []
+    while parts:
+        part = parts.pop(0)
+        if parts and part.strip(" \t").lower() in _WEEKDAYS:
+            part = f"{part},{parts.pop(0)}"
+        elements.append(part.strip(" \t"))
+    return elements
+
+
+class Reader:
+    """The headers of one response, read field by field; collects problems as it goes.
+
+    Keeps the values of ``names`` (lower case) and of ``Date`` (for clock skew); skips the
+    rest unread. ``headers`` of a type it cannot read are noted, not raised on.
+    """
+
+    def __init__(self, headers: object, now_us: int, names: frozenset[str]) -> None:
+        self.now_us = now_us
+        self.problems: list[str] = []
+        self.raw: dict[str, list[object]] = {}
+        self._names = names
+        self._texts: dict[str, list[str]] = {}
+        self._skew_us: int | None = None
+        self.server_date_us: int | None = None
+        try:
+            if headers is not None:
+                self._collect(headers)
+        except TypeError:
+            self.problems.append(f"headers of type {type(headers).__name__} ignored: "
+                                 "expected a mapping or a list of (name, value) pairs")
+
+    def _collect(self, headers: object) -> None:
+        multi = getattr(headers, "multi_items", None)  # httpx.Headers keeps duplicates there
+        pairs: Iterable[object]
+        if callable(multi):
+            pairs = multi()
+        elif isinstance(headers, Mapping):
+            pairs = headers.items()
+        elif isinstance(headers, Iterable) and not isinstance(headers, (str, bytes, bytearray)):
+            pairs = headers
+        else:
+            raise TypeError
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                self.note(f"not a (name, value) pair: {type(pair).__name__}")
+                continue
+            name = pair[0].decode("latin-1") if isinstance(pair[0], bytes) else pair[0]
+            key = name.strip().lower() if isinstance(name, str) else None
+            if key is not None and (key in self._names or key == "date"):
+                self.raw.setdefault(key, []).append(pair[1])
+
+    def note(self, problem: str) -> None:
+        self.problems.append(problem)
+
+    def noted(self) -> tuple[str, ...]:
+        """The problems noted so far: the first 20, then one line counting the rest."""
+        problems = self.problems[:_MAX_PROBLEMS]
+        if len(self.problems) > _MAX_PROBLEMS:
+            problems.append(f"... and {len(self.problems) - _MAX_PROBLEMS} more problems")
+        return tuple(problems)
+
+    def texts(self, name: str) -> list[str]:
+        """The ASCII values of a header, each as sent; others are noted (once) and dropped."""
+        if name in self._texts:
+            return self._texts[name]
+        texts = self._texts[name] = []
+        for value in self.raw.get(name, ()):
+            text = value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else value
+            if not isinstance(text, str):
+                self.note(f"{name}: ignored a value of type {type(value).__name__}")
+            elif len(text) > _MAX_VALUE:
+                self.note(f"{name}: ignored a value of {len(text)} characters")
+            elif not text.isascii() or not text.isprintable():
+                self.note(f"{name}: ignored {show(text)}: not printable ASCII")
+            else:
+                texts.append(text.strip(" \t"))
+        return texts
+
+    def elements(self, name: str) -> list[str]:
+        return [e for text in self.texts(name) for e in _split(text)]
+
+    def count(self, name: str, params: bool = False) -> int | None:
+        """The lowest valid count among the header's values (``params``: drop ``;...``)."""
+        counts = set()
+        for each in self.elements(name):
+            element = each.partition(";")[0].strip(" \t") if params else each
+            if not _COUNT.fullmatch(element):
+                self.note(f"{name}: ignored {show(element)}: not a non-negative integer")
+            elif int(element) > MAX_COUNT:
+                self.note(f"{name}: ignored {show(element)}: larger than {MAX_COUNT}")
+            else:
+                counts.add(int(element))
+        if len(counts) > 1 and not params:  # the legacy limit lists its policies: expected
+            self.note(f"{name}: several values {sorted(counts)}; took the lowest")
+        return min(counts, default=None)
+
+    def members(self, field: str) -> list[tuple[str, dict[str, object]]]:
+        """The named members of a Structured Field list (RFC 9651), duplicates joined."""
+        texts = self.texts(field)
+        if not texts:
+            return []
+        try:
+            members = http_sf.parse(", ".join(texts).encode("ascii"), tltype="list")
+        except Exception as exc:  # a third-party parser on hostile input: drop the field, go on
+            self.note(f"{field}: ignored, not a Structured Field list: {str(exc)[:80]}")
+            return []
+        named: list[tuple[str, dict[str, object]]] = []
+        for member in members if isinstance(members, list) else ():
+            if isinstance(member, tuple) and isinstance(member[0], (str, http_sf.Token)):
+                named.append((str(member[0]), dict(member[1])))
+            else:
+                self.note(f"{field}: ignored a member that is not a named policy")
+        return named
+
+    def time(self, name: str) -> int | None:
+        """The latest valid time among the header's values."""
+        times = set()
+        for element in self.elements(name):
+            try:
+                times.add(decode_time(element, self.now_us, self.skew_us))
+            except ValueError as exc:
+                self.note(f"{name}: ignored {show(element)}: {exc}")
+        if len(times) > 1:
+            self.note(f"{name}: {len(times)} different times; took the latest")
+        return max(times, default=None)
+
+    @property
+    def skew_us(self) -> int:
+        """Local minus server clock, from ``Date``; 0 when unknown or within 2 s."""
+        if self._skew_us is None:
+            self._skew_us = 0
+            dates = set()
+            for text in self.texts("date"):
+                try:
+                    dates.add(_datetime_us(text))
+                except ValueError:
+                    self.note(f"date: ignored {show(text)}: not an HTTP-date")
+            offset = self.now_us - min(dates, default=self.now_us)
+            if len(dates) > 1:
+                self.note("date: several different values; no skew correction")
+            elif abs(offset) > _SKEW_MAX_US:
+                self.note(f"date: {offset / _S:+.0f} s off the local clock; ignored")
+            elif dates:
+                self.server_date_us = min(dates)
+                self._skew_us = offset if abs(offset) > _SKEW_MIN_US else 0
+        return self._skew_us
