@@ -22,6 +22,7 @@ The daily quota across a degraded spell
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
@@ -96,6 +97,7 @@ class LocalFallback:
         self._shared: dict[str, tuple[int, int]] = {}
         self._carried: dict[str, tuple[int, int]] = {}
         self._debits: dict[str, tuple[int, int]] = {}
+        self._debits_lock = threading.Lock()  # threads of one process count into one debit
 
     def use_primary(self) -> bool:
         return self.breaker.allow(self.clock.monotonic())
@@ -173,18 +175,20 @@ class LocalFallback:
 
     def _count_local(self, account: str, day: int, cost: int) -> None:
         """Count ``cost`` calls spent on quota day ``day`` without the shared state."""
-        held_day, calls = self._debits.get(account, (day, 0))
-        if held_day != day:  # another day's spend: the shared state no longer needs it
-            if held_day > day:
-                return
-            calls = 0
-        self._debits[account] = (day, max(calls + cost, 0))
+        with self._debits_lock:
+            held_day, calls = self._debits.get(account, (day, 0))
+            if held_day != day:  # another day's spend: the shared state no longer needs it
+                if held_day > day:
+                    return
+                calls = 0
+            self._debits[account] = (day, max(calls + cost, 0))
 
     def take_debit(self, account: str, spec: CallSpec, now_us: int) -> Adjustment | None:
         """The local spend still to write back to the shared state (taken: sent once)."""
         if not self._debits or spec.quota is None:
             return None
-        debit = self._debits.pop(account, None)
+        with self._debits_lock:
+            debit = self._debits.pop(account, None)
         if debit is None:
             return None
         day, calls = debit
