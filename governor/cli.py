@@ -337,6 +337,12 @@ def demo(
         "server on loopback).")] = None,
     window: Annotated[str, typer.Option(
         callback=_window, help="How the mock counts: fixed or sliding windows.")] = "fixed",
+    latency_ms: Annotated[float, typer.Option(
+        min=0.0, help="Real milliseconds the mock takes to answer each send, the median when "
+        "a p99 is given (0: at once).")] = 0.0,
+    latency_p99_ms: Annotated[float | None, typer.Option(
+        help="p99 of the mock's latency: latencies become log-normal through median and p99 "
+        "(seeded).")] = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the report as JSON on stdout, and nothing else.")] = False,
 ) -> None:
@@ -363,8 +369,13 @@ def demo(
         console.print("[red]error:[/red] give --messages or --duration, not both")
         raise typer.Exit(2)
     out = Console(stderr=True) if as_json else console
-    options = DemoOptions(scenario, workers, messages, duration, time_scale, redis_url,
-                          "sliding" if window == "sliding" else "fixed")
+    try:
+        options = DemoOptions(scenario, workers, messages, duration, time_scale, redis_url,
+                              "sliding" if window == "sliding" else "fixed", latency_ms,
+                              latency_p99_ms)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     try:
         facts, tally = run_demo(options, choose_progress(out, quiet=as_json))
     except ImportError as exc:

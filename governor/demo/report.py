@@ -45,6 +45,7 @@ def build_report(facts: RunFacts, tally: Tally) -> dict[str, Any]:
         "provider": s.provider, "plan": s.plan, "route": s.route,
         "workers": facts.options.workers, "time_scale": facts.time_scale, "redis": facts.redis,
         "window": facts.options.window,
+        "latency_ms": facts.options.latency_ms, "latency_p99_ms": facts.options.latency_p99_ms,
         "messages": tally.total if tally.total is not None else len(tally.acked),
         "elapsed_s": round(max(0.0, facts.ended_s - facts.started_s), 2)
         if facts.started_s else None,
@@ -139,8 +140,9 @@ def _utilisation(r: dict[str, Any]) -> dict[str, Any]:
     b = r["binding"] or {}
     used = b.get("utilisation")
     if used is None:
-        return _check("utilisation", False, "no whole provider window was saturated; "
-                      "send more messages")
+        hint = ("add workers (at this mock latency they may be what binds)"
+                if r["latency_ms"] else "send more messages")
+        return _check("utilisation", False, f"no whole provider window was saturated; {hint}")
     return _check("utilisation", used >= UTILISATION_BAR,
                   f"{used:.1%} of {b['bucket']} {b['limit']}/window used over "
                   f"{_windows(b['windows_measured'])} (bar {UTILISATION_BAR:.0%})")
@@ -219,6 +221,10 @@ def render_report(report: dict[str, Any], console: Console) -> None:
                      f"delivered twice · {r['requeued']} requeued"),
         ("waits", " · ".join(f"{k} {_fmt_s(v)}" for k, v in r["waits_s"].items())),
     ]
+    if r["latency_ms"]:
+        p99 = r["latency_p99_ms"]
+        rows.append(("mock latency", f"{r['latency_ms']:g} ms" if p99 is None else
+                     f"log-normal, median {r['latency_ms']:g} ms, p99 {p99:g} ms"))
     if r["lost_replies_simulated"]:
         rows.append(("lost replies", f"{r['lost_replies_simulated']} dropped on purpose and "
                      f"sent again; the server replayed {r['replays']}"))

@@ -2,11 +2,12 @@
 
 What a run starts, in order, and stops on the way out (Ctrl-C and SIGTERM included): a private
 Redis-compatible server on loopback (unless a Redis URL is given), the mock provider in a child
-process (its clock runs ``60 / time_scale`` times faster), the account on the mock, and the
-workers (``spawn``). The parent feeds message ids into a shared queue, plays the scenario's
-events (a reputation drop, outages), draws the progress, and stops the fleet once every message
-is acknowledged (or the duration is over). The report is built from the mock's own account of
-what it received (``report``).
+process (its clock runs ``60 / time_scale`` times faster; given a latency, it answers each send
+that much later, in real time), the account on the mock, and the workers (``spawn``). The
+parent feeds message ids into a shared queue, plays the scenario's events (a reputation drop,
+outages), draws the progress, and stops the fleet once every message is acknowledged (or the
+duration is over). The report is built from the mock's own account of what it received
+(``report``).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from governor.demo.fleet import ACCOUNT, Fleet, Interrupted
 from governor.demo.scenarios import SCENARIOS, Scenario, midnight_time_scale
 from governor.demo.worker import WorkerConfig
 from governor.embedded import start_server
+from governor.mock.latency import reply_latency
 from governor.settings import GovernorSettings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from types import FrameType
 
+    from governor.capacity import Latency
     from governor.demo.progress import Progress
     from governor.demo.tally import Tally
     from governor.mock.windows import WindowMode
@@ -40,7 +43,13 @@ _MIDNIGHT_LEAD_S = 1.5  # the quota runs out this long before midnight
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
-    """What the command line chose."""
+    """What the command line chose.
+
+    ``latency_ms`` is how long the mock takes to answer each send, in real milliseconds (0:
+    at once), the median of a log-normal latency when ``latency_p99_ms`` is given, drawn with
+    ``latency_seed``; see :mod:`governor.mock.latency`. Raises ValueError for a latency the
+    mock cannot take.
+    """
 
     scenario: str = "steady"
     workers: int = 8
@@ -49,6 +58,16 @@ class DemoOptions:
     time_scale: float = 6.0
     redis_url: str | None = None
     window: WindowMode = "fixed"
+    latency_ms: float = 0.0
+    latency_p99_ms: float | None = None
+    latency_seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.latency()
+
+    def latency(self) -> Latency | None:
+        """The mock's reply latency (seconds), None for none."""
+        return reply_latency(self.latency_ms, self.latency_p99_ms)
 
 
 @dataclass
@@ -145,7 +164,8 @@ def _serve(facts: RunFacts, fleet: Fleet, stack: contextlib.ExitStack, url: str 
         facts.redis = url.split("@")[-1]  # never show a password
     mock = stack.enter_context(MockServer(
         scenario.provider, time_scale=facts.time_scale, rate_headers=scenario.rate_headers,
-        window=facts.options.window, process=True,
+        window=facts.options.window, latency=facts.options.latency(),
+        latency_seed=facts.options.latency_seed, process=True,
     ))
     token = f"demo-{secrets.token_hex(12)}"
     mock.admin.add_account(ACCOUNT, token, plan=scenario.plan)

@@ -15,6 +15,7 @@ Modules, in the order a request goes through them::
     rules.py        MockRules: the decision for each request (pure: time passed in)
     mailersend.py sendmux.py lettr.py   each provider's statuses, headers and bodies
     log.py report.py                    the request log and the report computed from it
+    latency.py      ReplyDelay: the real seconds a reply waits after the decision (seeded)
     app.py          the Starlette app: provider routes and the /_admin API
     server.py admin.py __main__.py      MockServer (uvicorn in a thread or a process),
                                         its admin client, ``python -m governor.mock``

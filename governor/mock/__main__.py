@@ -3,7 +3,7 @@
 Example::
 
     python -m governor.mock --provider mailersend --port 8025 --time-scale 6 \\
-        --window sliding --account demo:secret-token:starter
+        --window sliding --account demo:secret-token:starter --latency-ms 300
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import sys
 
 from governor.mock.app import create_app
 from governor.mock.clock import VirtualClock
+from governor.mock.latency import ReplyDelay, reply_latency
 from governor.mock.rules import MockRules
 from governor.mock.server import bind_socket, uvicorn_server
 
@@ -38,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
                         help="virtual start time, epoch seconds (default: aligned clock)")
     parser.add_argument("--rate-headers", action=argparse.BooleanOptionalAction, default=None,
                         help="send rate-limit headers (default: as the provider does)")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="real milliseconds each provider reply waits, the median when a "
+                        "p99 is given (default 0: none)")
+    parser.add_argument("--latency-p99-ms", type=float, default=None,
+                        help="the p99 of a log-normal latency (default: a fixed latency)")
+    parser.add_argument("--latency-seed", type=int, default=0,
+                        help="seed of the latency draws (default 0)")
     parser.add_argument("--account", action="append", default=[], metavar="NAME:TOKEN[:PLAN[:REP]]",
                         help="create an account (repeatable)")
     return parser
@@ -50,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         rules = MockRules(args.provider, window=args.window, time_scale=args.time_scale,
                           rate_headers=args.rate_headers)
         clock = VirtualClock(args.time_scale, args.start)
+        delay = ReplyDelay(reply_latency(args.latency_ms, args.latency_p99_ms), args.latency_seed)
         for spec in args.account:
             name, token, plan, reputation = [*spec.split(":"), "", ""][:4]
             if not name or not token:
@@ -60,14 +69,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"governor.mock: {exc}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
+    latency = f", replies after {delay.latency}" if delay.latency else ""
     print(
         f"governor mock: {rules.profile.name}, {args.window} windows, a minute lasts "
-        f"{args.time_scale:g} s, on http://{args.host}:{port}",
+        f"{args.time_scale:g} s{latency}, on http://{args.host}:{port}",
         flush=True,
     )
     # On Ctrl-C uvicorn shuts down cleanly, then re-raises the signal: nothing left to do.
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn_server(create_app(rules, clock), quiet=False).run(sockets=[sock])
+        uvicorn_server(create_app(rules, clock, delay), quiet=False).run(sockets=[sock])
     return 0
 
 

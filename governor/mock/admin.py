@@ -66,6 +66,11 @@ class MockAdmin:
         result: dict[str, Any] = self._call("GET", f"/accounts/{name}")
         return result
 
+    def config(self) -> dict[str, Any]:
+        """The server's settings: provider, window, scale, headers, outages, clock, latency."""
+        result: dict[str, Any] = self._call("GET", "/config")
+        return result
+
     def clock(self) -> dict[str, Any]:
         """The virtual clock: virtual and real now, scale, offset."""
         result: dict[str, Any] = self._call("GET", "/clock")

@@ -5,12 +5,14 @@ profile's routes (MailerSend: ``POST /v1/email``, ``POST /v1/bulk-email``, ``GET
 ``GET /v1/activity/{id}``, anything else under ``/v1`` in the general bucket; Sendmux:
 ``POST /api/v1/emails/send`` and ``/api/v1/emails/send/batch``; Lettr: ``POST /api/emails``).
 Auth is ``Authorization: Bearer <token>``. The ``Date`` header is the *virtual* time, like every
-other time the mock reports, ``Retry-After`` included.
+other time the mock reports, ``Retry-After`` included. A request is decided and logged when it
+arrives; the reply then waits for the server's :class:`~governor.mock.latency.ReplyDelay`
+(real seconds; none by default).
 
 Admin API (JSON in and out; times and durations are virtual)::
 
     GET    /_admin/health                       {"ok": true, "provider": ...}
-    GET    /_admin/config                       server settings, outages, clock
+    GET    /_admin/config                       server settings, outages, clock, latency
     GET    /_admin/accounts                     {"accounts": [account, ...]}
     POST   /_admin/accounts                     {"name", "token" | "tokens", "plan"?,
                                                  "reputation"?, "email_quota"?} -> 201 account
@@ -47,6 +49,7 @@ from governor.errors import ProfileError
 from governor.limits import DAY_S
 from governor.mock.accounts import UNSET
 from governor.mock.clock import http_date, iso_utc
+from governor.mock.latency import ReplyDelay
 from governor.mock.wire import Call
 
 if TYPE_CHECKING:
@@ -69,8 +72,12 @@ class BadRequest(ValueError):
     """An admin request the mock cannot act on; answered with 400."""
 
 
-def create_app(rules: MockRules, clock: VirtualClock) -> Starlette:
-    """The app serving ``rules`` on ``clock``; both are kept on ``app.state``."""
+def create_app(
+    rules: MockRules, clock: VirtualClock, delay: ReplyDelay | None = None
+) -> Starlette:
+    """The app serving ``rules`` on ``clock``, each provider reply after ``delay`` (None: at
+    once); all three are kept on ``app.state``."""
+    pause = delay if delay is not None else ReplyDelay()
 
     async def provider(request: Request) -> Response:
         body = await request.body()
@@ -80,12 +87,13 @@ def create_app(rules: MockRules, clock: VirtualClock) -> Starlette:
             body, request.headers.get("idempotency-key"),
         )
         reply = rules.handle(call, now_s)
+        await pause.wait()  # after deciding: windows and log see the arrival time
         headers = {**reply.headers, "date": http_date(now_s)}
         if reply.body is None:
             return Response(status_code=reply.status, headers=headers)
         return JSONResponse(reply.body, reply.status, headers)
 
-    admin = _Admin(rules, clock)
+    admin = _Admin(rules, clock, pause)
     app = Starlette(routes=[
         Mount("/_admin", routes=[
             Route("/health", _guard(admin.health)),
@@ -103,20 +111,22 @@ def create_app(rules: MockRules, clock: VirtualClock) -> Starlette:
     ])
     app.state.rules = rules
     app.state.clock = clock
+    app.state.delay = pause
     return app
 
 
 class _Admin:
     """The ``/_admin`` endpoints over one rules object and its clock."""
 
-    def __init__(self, rules: MockRules, clock: VirtualClock) -> None:
-        self.rules, self.clock = rules, clock
+    def __init__(self, rules: MockRules, clock: VirtualClock, delay: ReplyDelay) -> None:
+        self.rules, self.clock, self.delay = rules, clock, delay
 
     async def health(self, _request: Request) -> Response:
         return JSONResponse({"ok": True, "provider": self.rules.profile.name})
 
     async def config(self, _request: Request) -> Response:
-        return JSONResponse({**self.rules.describe(), "clock": self.clock.describe()})
+        return JSONResponse({**self.rules.describe(), "clock": self.clock.describe(),
+                             "latency": self.delay.describe()})
 
     async def accounts(self, request: Request) -> Response:
         if request.method == "GET":

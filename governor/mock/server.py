@@ -31,6 +31,7 @@ from governor.embedded import die_with_parent
 from governor.mock.admin import MockAdmin
 from governor.mock.app import create_app
 from governor.mock.clock import VirtualClock
+from governor.mock.latency import ReplyDelay
 from governor.mock.rules import MockRules
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
     from starlette.applications import Starlette
 
+    from governor.capacity import Latency
     from governor.mock.windows import WindowMode
 
 __all__ = ["MockServer", "uvicorn_server"]
@@ -83,8 +85,10 @@ class MockServer:
     ``provider`` is a built-in profile name or a profile path; ``window`` is ``"fixed"`` or
     ``"sliding"``; ``time_scale`` is real seconds per provider minute; ``start_s`` is the
     virtual start time (None: aligned with the governor's scaled clock); ``rate_headers``
-    overrides the provider's default (Lettr hides its limit); ``process=True`` runs the server
-    in a child process.
+    overrides the provider's default (Lettr hides its limit); ``latency`` is how long each
+    provider reply waits, in real seconds (fixed, or log-normal through a median and a p99;
+    None: no wait), drawn in arrival order from an RNG seeded with ``latency_seed`` (see
+    :mod:`governor.mock.latency`); ``process=True`` runs the server in a child process.
     """
 
     def __init__(
@@ -95,6 +99,8 @@ class MockServer:
         time_scale: float = 60.0,
         start_s: float | None = None,
         rate_headers: bool | None = None,
+        latency: Latency | None = None,
+        latency_seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
         process: bool = False,
@@ -102,6 +108,7 @@ class MockServer:
     ) -> None:
         self.provider, self.window, self.time_scale = provider, window, time_scale
         self.start_s, self.rate_headers = start_s, rate_headers
+        self.delay = ReplyDelay(latency, latency_seed)
         self.host, self.process, self.startup_timeout_s = host, process, startup_timeout_s
         self._port = port
         self._rules: MockRules | None = None
@@ -110,10 +117,13 @@ class MockServer:
         self._thread: threading.Thread | None = None
         self._child: subprocess.Popen[bytes] | None = None
         self._admin: MockAdmin | None = None
-        # Fail fast on a bad provider, window, scale or start, before any thread or process.
+        # Fail fast on a bad provider, window, scale, start or latency, before any thread or
+        # child process.
         rules = MockRules(provider, window=window, time_scale=time_scale, rate_headers=rate_headers)
         clock = VirtualClock(time_scale, start_s)
-        if not process:
+        if process:
+            self.delay.args()  # a latency of samples has no command-line form
+        else:
             self._rules, self._clock = rules, clock
 
     @property
@@ -172,7 +182,7 @@ class MockServer:
     def _start_thread(self) -> None:
         sock = bind_socket(self.host, self._port)
         self._port = sock.getsockname()[1]
-        self._server = uvicorn_server(create_app(self.rules, self.clock))
+        self._server = uvicorn_server(create_app(self.rules, self.clock, self.delay))
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]},
             name=f"governor-mock-{self._port}", daemon=True,
@@ -192,6 +202,7 @@ class MockServer:
             args += ["--start", repr(self.start_s)]
         if self.rate_headers is not None:
             args.append("--rate-headers" if self.rate_headers else "--no-rate-headers")
+        args += self.delay.args()
         self._child = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
             preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl; no locks are taken

@@ -82,6 +82,25 @@ def test_steady_fleet_gets_no_429_and_uses_97_percent_of_the_limit(tmp_path: Pat
 @needs_server
 @pytest.mark.slow
 @pytest.mark.redis
+def test_mock_latency_bounds_the_fleet_by_workers_over_latency(tmp_path: Path) -> None:
+    # 8 workers at 1 s a call make 8 calls/s, well under 20/s: the workers bind, not the limit.
+    report = run_demo(tmp_path, "steady", "--messages", "24", "--latency-ms", "1000")
+    assert (report["latency_ms"], report["latency_p99_ms"]) == (1000, None)
+    assert report["elapsed_s"] >= 24 / WORKERS * 1.0  # at most 8 calls in flight, 1 s each
+    assert report["rate_limited_total"] == 0
+    _intact(report)
+
+
+def test_demo_refuses_a_latency_the_mock_cannot_take(tmp_path: Path) -> None:
+    proc = _demo(tmp_path, "--latency-ms", "300", "--latency-p99-ms", "200")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert "below the median" in out + err
+
+
+@needs_server
+@pytest.mark.slow
+@pytest.mark.redis
 def test_fleet_follows_a_reputation_drop_within_one_429_per_worker(tmp_path: Path) -> None:
     report = run_demo(tmp_path, "reputation-drop", "--messages", "120", "--time-scale", "3")
     drop = report["events"]["reputation_drop"]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+import random
 import threading
+import time
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
+from governor.capacity import Latency
 from governor.mock.admin import AdminError
 from governor.mock.server import MockServer
 
@@ -139,6 +142,49 @@ def test_process_mode_serves_the_same_api_and_stops_cleanly() -> None:
     assert not server.running
     with pytest.raises(httpx.TransportError):
         httpx.get(server.url + "/_admin/health", timeout=0.5)
+
+
+def test_default_mock_has_no_latency_and_never_sleeps(server: MockServer) -> None:
+    assert server.delay.latency is None
+    assert server.admin.config()["latency"] is None
+
+
+def test_reply_waits_the_fixed_latency_after_the_request_is_logged_on_arrival() -> None:
+    latency_s = 0.2
+    with MockServer("mailersend", time_scale=SCALE, latency=Latency(latency_s)) as server:
+        server.admin.add_account("acme", "tok-acme", plan="starter")
+        headers = {"Authorization": "Bearer tok-acme"}
+        with httpx.Client(base_url=server.url, headers=headers) as client:
+            for _ in range(3):
+                began = time.perf_counter()
+                assert client.post("/v1/email", json={}).status_code == 202
+                assert time.perf_counter() - began >= latency_s
+                answered_s = server.clock.now_s()
+                arrived_s = server.admin.log(since=0)["entries"][-1]["t"]
+                assert answered_s - arrived_s >= latency_s * 60 / SCALE  # virtual seconds
+            refused = client.post("/v1/email", headers={"Authorization": "Bearer nope"})
+            assert refused.status_code == 401
+        assert server.admin.config()["latency"] == {
+            "median_s": latency_s, "p99_s": None, "mean_s": latency_s, "samples": 0, "seed": 0}
+
+
+def test_process_mode_draws_the_seeded_log_normal_latency_it_was_given() -> None:
+    latency = Latency(0.1, 0.3)
+    draw = latency.sampler(random.Random(7))
+    expected_s = [draw() for _ in range(3)]  # the child's first draws, in arrival order
+    with MockServer("mailersend", time_scale=SCALE, latency=latency, latency_seed=7,
+                    process=True) as server:
+        assert server.admin.config()["latency"] == {
+            "median_s": 0.1, "p99_s": 0.3, "mean_s": latency.mean_s, "samples": 0, "seed": 7}
+        server.admin.add_account("acme", "tok-acme", plan="starter")
+        headers = {"Authorization": "Bearer tok-acme"}
+        with httpx.Client(base_url=server.url, headers=headers) as client:
+            for want_s in expected_s:
+                began = time.perf_counter()
+                assert client.post("/v1/email", json={}).status_code == 202
+                assert time.perf_counter() - began >= want_s
+    with pytest.raises(ValueError, match="samples"):
+        MockServer(latency=Latency.from_samples([0.1, 0.2]), process=True)
 
 
 def test_stop_leaves_no_thread_and_frees_the_port() -> None:

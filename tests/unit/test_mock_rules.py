@@ -1,15 +1,21 @@
-"""The mock provider's rules (``governor/mock/``), pure: virtual time passed in, no sleeping."""
+"""The mock provider's rules (``governor/mock/``), pure: virtual time passed in, no sleeping;
+and its reply delay, with the sleep faked."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 from typing import Any
 
 import pytest
 
+from governor.capacity import Latency
 from governor.errors import ProfileError
 from governor.mock import Call, MockRules, Reply, TimeScale, VirtualClock
+from governor.mock import __main__ as mock_main
 from governor.mock.accounts import token_digest
+from governor.mock.latency import ReplyDelay, reply_latency
 from governor.mock.windows import make_window
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z, a virtual minute and day boundary
@@ -420,3 +426,59 @@ def test_report_counts_statuses_quota_and_a_fixed_window_edge_burst() -> None:
     assert report["totals"] == {
         "requests": 301, "sent": 300, "rate_limited": 1, "unavailable": 0, "delivered": 300,
         "over_quota_sends": 0, "duplicates_delivered": 0}
+
+
+# -- the reply delay ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("median_ms", "p99_ms", "latency"),
+    [(0.0, None, None), (250.0, None, Latency(0.25)), (300.0, 900.0, Latency(0.3, 0.9))],
+)
+def test_reply_latency_is_none_fixed_or_log_normal(
+    median_ms: float, p99_ms: float | None, latency: Latency | None
+) -> None:
+    assert reply_latency(median_ms, p99_ms) == latency
+
+
+@pytest.mark.parametrize(
+    ("median_ms", "p99_ms", "message"),
+    [(-1.0, None, ">= 0"), (0.0, 900.0, "needs a median"), (300.0, 200.0, "below the median")],
+)
+def test_reply_latency_refuses_what_the_mock_cannot_wait(
+    median_ms: float, p99_ms: float | None, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        reply_latency(median_ms, p99_ms)
+
+
+def test_reply_delay_sleeps_seeded_draws_in_order_as_the_simulation_draws_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slept: list[float] = []
+
+    async def fake_sleep(delay_s: float) -> None:
+        slept.append(delay_s)
+
+    monkeypatch.setattr("governor.mock.latency.asyncio.sleep", fake_sleep)
+    latency = Latency(0.3, 0.9)
+
+    async def replies(delay: ReplyDelay, count: int) -> None:
+        for _ in range(count):
+            await delay.wait()
+
+    asyncio.run(replies(ReplyDelay(latency, seed=7), 5))
+    asyncio.run(replies(ReplyDelay(None), 5))  # no latency: never sleeps
+    draw = latency.sampler(random.Random(7))  # what simulate(..., seed=7) draws
+    assert slept == [draw() for _ in range(5)]
+    assert len(set(slept)) == 5
+
+
+def test_reply_delay_gives_a_child_process_the_same_latency() -> None:
+    for latency in (Latency(0.25), Latency(0.3, 0.9)):
+        args = mock_main._parser().parse_args(ReplyDelay(latency, seed=3).args())
+        assert reply_latency(args.latency_ms, args.latency_p99_ms) == latency
+        assert args.latency_seed == 3
+    assert ReplyDelay(None).args() == []
+    with pytest.raises(ValueError, match="samples"):
+        ReplyDelay(Latency.from_samples([0.1, 0.2])).args()
