@@ -23,9 +23,10 @@ the workers see. Two regimes:
 
 * measured: the mock's arrival times of the account's first and last request (its report's
   ``first_s`` and ``last_s``, virtual seconds, over the clock's speed);
-* analytic: the plan is a fluid model, ``N`` calls at ``X`` per second in ``N / X`` (its
-  ``drain_s``). The first ``b`` calls go at once, then one per ``1 / X``, so the last call
-  leaves at ``drain_s - b / X``: the figure compared. ``b`` is the bucket's burst when a rate
+* analytic: the plan's throughput ``X`` (a fluid model; with a latency spread, corrected for
+  calls queueing on the limiter), ``N`` calls in ``N / X`` (its ``drain_s``). The first ``b``
+  calls go at once, then one per ``1 / X``, so the last call leaves at ``drain_s - b / X``:
+  the figure compared. ``b`` is the bucket's burst when a rate
   binds, the worker count when the workers do (each sends its first call at once);
 * simulated: the last grant in the simulation's timeline (its ``drain_s`` adds that call's
   latency).
@@ -363,11 +364,11 @@ def _notes(rows: Sequence[Row], load: tuple[float, float], headroom: float) -> l
                 f"them {1e3 / rate:.1f} ms apart, so a decision waits {r.wait_mean_s * 1e3:.1f} "
                 f"ms on average (p90 {_wait_ms(r, 'p90')}, against "
                 f"{min(x.wait_mean_s for x in bound) * 1e3:.1f} ms at a fixed latency). The "
-                "fluid model's W / mean(L) does not see these waits: the analytic drain is "
-                f"{r.planned_error:+.1%} off. The simulation runs the real engine over the same "
-                f"draws and lands {r.simulated_error:+.1%} off. At "
-                f"{r.planned.calls_per_s / rate:.0%} of the limit with a spread latency, ask "
-                "`governor plan --simulate`.")
+                "analytic plan counts these waits when the latency has a spread (mean value "
+                "analysis of the workers queueing for the limiter's spacing; W / mean(L) alone "
+                "would leave them out) and is "
+                f"{r.planned_error:+.1%} off; the simulation runs the real engine over the same "
+                f"draws and lands {r.simulated_error:+.1%} off.")
     notes += [
         "End to end, from the start signal to the parent seeing the last acknowledgement "
         "(worker start-up, the last call's latency and the event's trip included), the fleets "

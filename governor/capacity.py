@@ -7,9 +7,13 @@ interleaved in one queue that ``W`` workers drain, each call taking a latency ``
 * Every bucket ``b`` lets through ``1 / I_b`` calls per second (its emission interval, as the
   engine spaces them). If a fraction ``f_b`` of the job's calls spend from ``b``, the job's
   call rate is capped at ``(1 / I_b) / f_b``; the smallest cap is the **binding limit**.
-* ``W`` workers make at most ``W / mean(L)`` calls per second (Little's law). Throughput is the
-  smaller of the two; past ``rate * mean(L) * 1.1`` workers (10% headroom for latency spread)
-  more workers only queue.
+* ``W`` workers make at most ``W / mean(L)`` calls per second (Little's law). With a fixed
+  latency the workers fall into step and no call waits on the limiter's spacing once they have:
+  throughput is the smaller of the two. With a spread, calls arrive bunched and some wait for
+  their slot, which lengthens every worker's cycle: throughput is then that of a closed
+  queueing network (exact mean value analysis over ``W`` workers, a delay of ``mean(L)`` and a
+  deterministic server of one spacing, ``1 / rate``; see :func:`_queued_rate`). Past
+  ``rate * mean(L) * 1.1`` workers (10% headroom for latency spread) more workers only queue.
 * The daily quota (calls, failed ones too, reset 00:00 UTC) is spent at that pace; when it runs
   out the job waits for the next UTC midnight. Calendar days count the UTC dates calls go on.
 * Redis: one EVALSHA per call, plus at most about 0.1 per call for reconcile writes.
@@ -67,6 +71,26 @@ class Latency:
     @property
     def _sigma(self) -> float:
         return 0.0 if self.p99_s is None else math.log(self.p99_s / self.median_s) / _Z99
+
+    @property
+    def spread(self) -> bool:
+        """Whether calls take different times (a p99 above the median, or unequal samples)."""
+        if self.samples:
+            return min(self.samples) != max(self.samples)
+        return self._sigma > 0.0
+
+    def excess_s(self, threshold_s: float) -> float:
+        """The mean time a call takes beyond ``threshold_s``: ``E[max(L - threshold, 0)]``."""
+        if self.samples:
+            return statistics.fmean(max(x - threshold_s, 0.0) for x in self.samples)
+        sigma = self._sigma
+        if sigma == 0.0:
+            return max(self.median_s - threshold_s, 0.0)
+        if threshold_s <= 0:
+            return self.mean_s - threshold_s
+        # Log-normal: E[(L - k)+] = E[L] * Phi(d1) - k * Phi(d1 - sigma)
+        d1 = (math.log(self.median_s / threshold_s) + sigma**2) / sigma
+        return self.mean_s * _phi(d1) - threshold_s * _phi(d1 - sigma)
 
     @property
     def mean_s(self) -> float:
@@ -224,6 +248,8 @@ def plan(
     mean_s = latency.mean_s
     by_workers = workers / mean_s
     rate_per_s = min(rate, by_workers)
+    if latency.spread and math.isfinite(rate):
+        rate_per_s = min(rate_per_s, _queued_rate(workers, latency.excess_s(1 / rate), 1 / rate))
     if by_workers < rate:
         binding = "workers"
     cap = None if quota_spec is None else quota_spec.limit - quota_spec.reserve
@@ -261,6 +287,32 @@ def plan(
         timeline=tuple((t - t0, c * per_call) for t, c in corners),
     )
 
+
+
+def _queued_rate(workers: int, beyond_s: float, spacing_s: float) -> float:
+    """Calls per second of ``workers`` that each call and call again, when the limiter lets one
+    call go every ``spacing_s`` and a call takes ``beyond_s`` longer than a spacing on average
+    (:meth:`Latency.excess_s`).
+
+    Mean value analysis of a closed network: a call "holds" the limiter for one spacing (the
+    next call may go no sooner), so a worker's cycle is ``beyond_s`` of delay plus its time at
+    the limiter, one spacing and its wait. An arriving call finds the other ``n - 1`` workers'
+    calls as the network with ``n - 1`` workers would hold them (the arrival theorem); it waits
+    one spacing for each call queued ahead and, the spacing being fixed, half a spacing for the
+    one going (the mean residual of a deterministic service). Exact for one worker; capped at
+    the limiter's rate, which the approximation can overshoot near saturation.
+    """
+    queued = busy = rate = 0.0
+    for n in range(1, workers + 1):
+        at_limiter_s = spacing_s + spacing_s * (queued - busy) + busy * spacing_s / 2
+        rate = n / (beyond_s + at_limiter_s)
+        queued, busy = rate * at_limiter_s, min(rate * spacing_s, 1.0)
+    return min(rate, 1 / spacing_s)
+
+
+def _phi(x: float) -> float:
+    """The standard normal distribution function."""
+    return 0.5 * (1 + math.erf(x / math.sqrt(2)))
 
 
 def utc_from_epoch(epoch_s: float) -> datetime:

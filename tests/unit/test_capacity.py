@@ -135,6 +135,9 @@ CASES = [  # (plan, reputation, workload, workers, latency)
     ("professional", None, Workload(10_000, 1.0, 50), 3, Latency(0.3, 1.0)),
     ("starter", None, Workload(20_000, 0.5, 100), 2_000, Latency(0.3, 1.0)),
     ("starter", "under_review", Workload(500), 2_000, Latency(3.0, 6.0)),
+    # latencies about one spacing (0.5 s) and spread: calls bunch and wait for their slot
+    ("starter", None, Workload(2_000), 1, Latency(0.3, 1.5)),
+    ("starter", None, Workload(2_000), 2, Latency(1.0, 2.0)),
 ]
 
 
@@ -218,3 +221,14 @@ def test_plan_command_says_what_is_missing(
     bad = runner.invoke(app, ["plan", "--messages", "10", "--start", "yesterday"])
     assert bad.exit_code == 2
     assert "ISO-8601" in bad.output
+
+
+def test_a_latency_spread_costs_a_lone_worker_its_calls_over_a_spacing() -> None:
+    latency = Latency(0.3, 1.5)
+    p = plan(policy("starter"), Workload(2_000), 1, latency, START)  # one call per 0.505 s
+    spacing = 0.5
+    # The lone worker's cycle is max(latency, spacing): a spacing plus the excess over it.
+    assert p.calls_per_s == pytest.approx(1 / (spacing + latency.excess_s(spacing)), rel=1e-4)
+    assert Latency(0.3).excess_s(0.2) == pytest.approx(0.1)
+    assert Latency.from_samples([0.1, 0.7]).excess_s(0.5) == pytest.approx(0.1)
+
