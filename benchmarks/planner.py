@@ -181,7 +181,7 @@ class Row:
         """The mean time a worker spent per call, implied by the measured drain when the
         workers bind (the first ``W`` calls at once, then the other ``N - W``, ``W`` per call
         time)."""
-        return self.measured_s * self.workers / (self.messages - self.workers)
+        return self.measured_s * self.workers / max(self.messages - self.workers, 1)
 
 
 def _retrying(start: Callable[[], T]) -> T:

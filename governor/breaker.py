@@ -70,6 +70,12 @@ class CircuitBreaker:
                 return True
             return False
 
+    def abandon(self) -> None:
+        """A call let through ended with neither answer (cancelled, interrupted): if it was the
+        probe, the next caller may probe instead; nothing is counted."""
+        with self._lock:
+            self._probing = False
+
     def __repr__(self) -> str:
         opened = "open" if self._opened_at is not None else "closed"
         return f"CircuitBreaker({opened}, failures={self._failures}/{self.threshold})"

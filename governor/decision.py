@@ -41,7 +41,8 @@ class Decision(NamedTuple):
     ``quota_used``
         Calls the daily quota has counted on the current quota day (the day of ``now``) after
         this decision; -1 for a call that spends no quota. The failure policy uses it to carry
-        what the fleet has spent into a degraded spell.
+        what the fleet has spent into a degraded spell. A degraded decision reports this
+        process's local share's count (-1 under the ``open`` policy), not the fleet's.
 
     The engine builds it directly (one small immutable object per decision): the raw fields
     are integer microseconds on the deciding clock (``now_us``, ``wait_us``, ``reset_us``), and

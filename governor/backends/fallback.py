@@ -84,6 +84,9 @@ class FallbackBackend:
             except BackendError as exc:
                 fb.failed(exc)
                 fb.debit_failed(account, debit, exc)
+            except BaseException:  # cancelled or interrupted: the probe, if it was one, is free
+                fb.breaker.abandon()
+                raise
             else:
                 fb.succeeded(account, spec, decision)
                 return decision
@@ -106,6 +109,9 @@ class FallbackBackend:
                 self.primary.refund(account, spec, cost, marks, priors, quota_day)
             except BackendError as exc:  # a refund not given is tokens left unused, never more
                 fb.failed(exc)
+            except BaseException:  # cancelled or interrupted: the probe, if it was one, is free
+                fb.breaker.abandon()
+                raise
             else:
                 fb.succeeded()
 
@@ -117,6 +123,9 @@ class FallbackBackend:
                 self.primary.apply(account, spec, adjustment)
             except BackendError as exc:
                 fb.failed(exc)
+            except BaseException:  # cancelled or interrupted: the probe, if it was one, is free
+                fb.breaker.abandon()
+                raise
             else:
                 fb.succeeded()
 
@@ -179,6 +188,9 @@ class AsyncFallbackBackend:
             except BackendError as exc:
                 fb.failed(exc)
                 fb.debit_failed(account, debit, exc)
+            except BaseException:  # cancelled or interrupted: the probe, if it was one, is free
+                fb.breaker.abandon()
+                raise
             else:
                 fb.succeeded(account, spec, decision)
                 return decision
@@ -201,6 +213,9 @@ class AsyncFallbackBackend:
                 await self.primary.refund(account, spec, cost, marks, priors, quota_day)
             except BackendError as exc:
                 fb.failed(exc)
+            except BaseException:  # cancelled or interrupted: the probe, if it was one, is free
+                fb.breaker.abandon()
+                raise
             else:
                 fb.succeeded()
 
@@ -212,6 +227,9 @@ class AsyncFallbackBackend:
                 await self.primary.apply(account, spec, adjustment)
             except BackendError as exc:
                 fb.failed(exc)
+            except BaseException:  # cancelled or interrupted: the probe, if it was one, is free
+                fb.breaker.abandon()
+                raise
             else:
                 fb.succeeded()
 

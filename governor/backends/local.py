@@ -14,7 +14,9 @@ The daily quota across a degraded spell
     :class:`~governor.reconcile.Adjustment` ``quota_debit``, in the same script call, plus the
     last count seen as a floor, which restores a count a restarted Redis lost). Only today's
     spend is written back; a debit whose reply was lost is not sent again (it may have
-    counted), and the provider's quota headers correct either way at the next response.
+    counted); a debit that meets the provider's own count of the day (from a response's quota
+    headers) gives way to it, as that count holds the calls already. The provider's quota
+    headers correct either way at the next response.
     Until every process has written its spend back, the others do not know it: if the quota
     runs out in that moment, up to ``fleet_size - 1`` calls go over it.
 """
@@ -62,15 +64,13 @@ def with_debit(adjustment: Adjustment | None, debit: Adjustment) -> Adjustment:
         return debit
     if adjustment.quota_day > debit.quota_day:  # a newer day than the debit's: it is moot
         return adjustment
-    same_day = adjustment.quota_day == debit.quota_day
-    return replace(
-        adjustment,
-        quota_used_floor=max(adjustment.quota_used_floor, debit.quota_used_floor) if same_day
-        else debit.quota_used_floor,
-        quota_day=debit.quota_day,
-        quota_debit=adjustment.quota_debit + debit.quota_debit if same_day
-        else debit.quota_debit,
-    )
+    if adjustment.quota_day == debit.quota_day and adjustment.quota_used_floor > 0:
+        # The provider's own count of the day, read from a response: it already holds the
+        # calls this process sent on its own, so adding the debit would count them twice.
+        return replace(adjustment, quota_used_floor=max(adjustment.quota_used_floor,
+                                                        debit.quota_used_floor))
+    return replace(adjustment, quota_used_floor=debit.quota_used_floor,
+                   quota_day=debit.quota_day, quota_debit=debit.quota_debit)
 
 
 class LocalFallback:
@@ -96,7 +96,7 @@ class LocalFallback:
         # into the local state, and (quota day, calls) spent locally and not yet written back.
         self._shared: dict[str, tuple[int, int]] = {}
         self._carried: dict[str, tuple[int, int]] = {}
-        self._debits: dict[str, tuple[int, int]] = {}
+        self._debits: dict[str, dict[int, int]] = {}  # account -> quota day -> calls
         self._debits_lock = threading.Lock()  # threads of one process count into one debit
 
     def use_primary(self) -> bool:
@@ -166,37 +166,39 @@ class LocalFallback:
         q = spec.quota
         if known is None or q is None or self._carried.get(account) == known:
             return
-        self._carried[account] = known
         day, used = known
         if day == now_us // q.day_us:
             floor = self._share_floor(spec, used)
             self.local.apply(account, self.local_spec(spec),
                              Adjustment(0, quota_used_floor=floor, quota_day=day))
+        self._carried[account] = known  # after the floor: no thread decides before it is in
 
     def _count_local(self, account: str, day: int, cost: int) -> None:
         """Count ``cost`` calls spent on quota day ``day`` without the shared state."""
         with self._debits_lock:
-            held_day, calls = self._debits.get(account, (day, 0))
-            if held_day != day:  # another day's spend: the shared state no longer needs it
-                if held_day > day:
-                    return
-                calls = 0
-            self._debits[account] = (day, max(calls + cost, 0))
+            days = self._debits.setdefault(account, {})
+            days[day] = max(days.get(day, 0) + cost, 0)
 
     def take_debit(self, account: str, spec: CallSpec, now_us: int) -> Adjustment | None:
-        """The local spend still to write back to the shared state (taken: sent once)."""
+        """Today's local spend still to write back to the shared state (taken: sent once).
+        Earlier days' spend no longer matters and is dropped; a later day's waits its day."""
         if not self._debits or spec.quota is None:
             return None
+        today = now_us // spec.quota.day_us
         with self._debits_lock:
-            debit = self._debits.pop(account, None)
-        if debit is None:
-            return None
-        day, calls = debit
-        if calls <= 0 or day != now_us // spec.quota.day_us:
+            days = self._debits.get(account)
+            if not days:
+                return None
+            calls = days.pop(today, 0)
+            for day in [d for d in days if d < today]:
+                del days[day]
+            if not days:
+                del self._debits[account]
+        if calls <= 0:
             return None
         known = self._shared.get(account)
-        floor = known[1] if known is not None and known[0] == day else 0
-        return Adjustment(0, quota_used_floor=floor, quota_day=day, quota_debit=calls)
+        floor = known[1] if known is not None and known[0] == today else 0
+        return Adjustment(0, quota_used_floor=floor, quota_day=today, quota_debit=calls)
 
     def debit_failed(self, account: str, debit: Adjustment | None, exc: BackendError) -> None:
         """Keep a debit the primary surely did not apply, for the next shared decision."""
@@ -227,23 +229,27 @@ class LocalFallback:
             return Decision(True, now_us, 0, "", 0, now_us, route=spec.route, cost=cost,
                             degraded=True)
         local = self.local_spec(spec)
-        cost = min(cost, local.max_cost)
         if q is not None:
             self._carry_quota(account, spec, now_us)
         if adjustment is not None:
             adjustment = self.local_adjustment(spec, adjustment)
-        decision = self.local.decide(account, local, cost, high_priority, max_wait_us, adjustment)
+        # A call worth more than this process's share goes for what the share can give; the
+        # caller still sends all of it, so all of it is counted below.
+        decision = self.local.decide(
+            account, local, min(cost, local.max_cost), high_priority, max_wait_us, adjustment
+        )
         if decision.marks:
             self._local_marks[decision.marks] = None
             if len(self._local_marks) > _REMEMBERED:
                 self._local_marks.popitem(last=False)
         if decision.allowed and decision.quota_day >= 0:
             self._count_local(account, decision.quota_day, cost)
-        return decision._replace(degraded=True)
+        return decision._replace(degraded=True, cost=cost)
 
     def refund_local(self, account: str, spec: CallSpec, cost: int, marks: Sequence[int],
                      priors: Sequence[int], quota_day: int) -> None:
-        self.local.refund(account, self.local_spec(spec), cost, marks, priors, quota_day)
+        local = self.local_spec(spec)
+        self.local.refund(account, local, min(cost, local.max_cost), marks, priors, quota_day)
         if quota_day >= 0:
             self._count_local(account, quota_day, -cost)
 

@@ -90,6 +90,10 @@ class AsyncPauseWatcher:
                         pause_news(message["data"], self._on_pause)
             except (RedisError, OSError, ValueError):  # down or closed: try again shortly
                 await asyncio.sleep(1.0)
+            except Exception:  # a bug, here or in redis-py: say so, and keep listening
+                log.warning("governor: the pause watcher of %s failed; retrying",
+                            self._channel[-20:], exc_info=True)
+                await asyncio.sleep(1.0)
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()

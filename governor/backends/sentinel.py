@@ -86,8 +86,11 @@ class AsyncMasterWatch:
             before = self._pool.master_address
             try:
                 _moved(before, await self._pool.get_master_address())
-            except (RedisError, OSError):
+            except (RedisError, OSError):  # no Sentinel answered: keep the master we know
                 continue
+            except Exception:  # a bug, here or in redis-py: say so, and keep watching
+                log.warning("governor: asking the Sentinels for the master failed; retrying",
+                            exc_info=True)
 
     async def stop(self) -> None:
         task, self._task = self._task, None

@@ -9,6 +9,7 @@ import pytest
 
 from governor import BackendUnavailable, Governor, IndeterminateOutcome, ManualClock, Policy
 from governor.backends.fallback import FallbackBackend
+from governor.backends.local import with_debit
 from governor.backends.memory import MemoryBackend
 from governor.breaker import CircuitBreaker
 from governor.reconcile import Adjustment
@@ -228,3 +229,71 @@ def test_a_reconciled_quota_count_applies_to_the_local_share() -> None:
                   Adjustment(0, quota_used_floor=92, quota_day=today))
     clock.advance(0.5)
     assert _spend(gov, clock, 10) == 2
+
+
+DAY_S = 86_400
+
+
+def _near_midnight(fleet_size: int = 4) -> tuple[Governor, Flaky, ManualClock]:
+    clock = ManualClock()
+    clock.set((clock.now_s() // DAY_S + 1) * DAY_S - 2.0)  # two seconds before 00:00 UTC
+    primary = Flaky(clock)
+    backend = FallbackBackend(primary, fleet_size=fleet_size, breaker=CircuitBreaker(1, 0.1))
+    gov = Governor(Policy.of({"api": "8/second"}, quota="100/day"), backend, clock=clock)
+    return gov, primary, clock
+
+
+def test_reservations_for_tomorrow_keep_todays_local_spend() -> None:
+    gov, primary, clock = _near_midnight()  # locally 2/s: one call every 0.5 s
+    primary.down = True
+    gov.try_acquire()
+    grants = [gov.reserve().wait_s for _ in range(5)]
+    assert grants == [0.5, 1.0, 1.5, 2.0, 2.5]  # the last two go after midnight
+    primary.down = False
+    clock.advance(0.2)  # still today; the breaker's probe is due
+    assert gov.try_acquire().quota_used == 4 + 1  # today's four, not wiped by tomorrow's
+
+
+def test_a_call_worth_more_than_the_share_is_counted_whole() -> None:
+    gov, primary, clock = _near_midnight(fleet_size=8)  # locally 1/s, burst 1
+    clock.advance(3600)  # well into a new day
+    primary.down = True
+    degraded = gov.try_acquire(cost=5)
+    assert (degraded.allowed, degraded.cost) == (True, 5)
+    primary.down = False
+    clock.advance(1.0)
+    assert gov.try_acquire().quota_used == 5 + 1
+
+
+def test_the_providers_count_replaces_the_debit() -> None:
+    debit = Adjustment(0, quota_used_floor=40, quota_day=7, quota_debit=6)
+    provider = Adjustment(0, "api", quota_used_floor=52, quota_day=7)
+    merged = with_debit(provider, debit)
+    assert (merged.quota_used_floor, merged.quota_debit, merged.bucket) == (52, 0, "api")
+    rate_only = Adjustment(0, "api", min_tat_us=5)
+    merged = with_debit(rate_only, debit)
+    assert (merged.quota_used_floor, merged.quota_day, merged.quota_debit) == (40, 7, 6)
+    assert merged.min_tat_us == 5
+    assert with_debit(None, debit) is debit
+
+
+class Cancelled(BaseException):
+    """What a cancelled task or an interrupt looks like to the backend."""
+
+
+def test_a_cancelled_probe_frees_the_next_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    gov, primary, _, clock = setup()
+    primary.down = True
+    for _ in range(3):
+        gov.try_acquire()
+    clock.advance(5.0)
+
+    def cancelled(*args: object) -> Decision:
+        raise Cancelled
+
+    primary.down = False
+    with monkeypatch.context() as patch:
+        patch.setattr(primary.inner, "decide", cancelled)
+        with pytest.raises(Cancelled):
+            gov.try_acquire()
+    assert not gov.try_acquire().degraded  # probes at once, not another 5 s later
