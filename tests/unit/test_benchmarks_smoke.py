@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from benchmarks import __main__ as bench_main
-from benchmarks import memory, planner, provider
+from benchmarks import memory, planner, planner_fleet, provider
 from benchmarks import redis as redis_suite
 from benchmarks.__main__ import SUITES, main
 from benchmarks.fleet import FLEET_BARE, FLEET_GOVERNOR
@@ -142,7 +142,7 @@ def test_planner_worker_bound_drain_ends_at_the_last_send_after_one_call_per_wor
 
     assert result.binding == "workers"
     # 2 calls at once, then the other 238 at 2 per 252 ms: the last leaves at 119 x 252 ms.
-    assert planner._last_send_s(result, policy, "POST /v1/email") == pytest.approx(119 * 0.252)
+    assert planner_fleet.last_send_s(result, policy, "POST /v1/email") == pytest.approx(119 * 0.252)
 
 
 def test_entry_point_all_runs_every_suite_in_name_order_and_strict_sees_any_miss(
