@@ -1,0 +1,52 @@
+"""The ``governor`` console: inspect provider profiles and the limits a governor would enforce.
+
+Each command lives in its own module as a plain function; this module builds the typer app and
+registers them in the order ``governor --help`` lists them. Commands import their heavy modules
+(capacity, simulation, the demo runner, Redis) only when they run, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from governor import __version__
+from governor.cli import demo, plan, profiles, status
+from governor.cli.shared import console
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Client-side rate-limit and quota governor for fleets of API workers.",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"governor {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Client-side rate-limit and quota governor for fleets of API workers."""
+
+
+# Registration order is the order of the help listing.
+app.command()(profiles.profiles)
+app.command()(profiles.limits)
+app.command("plan")(plan.plan_command)
+app.command()(demo.demo)
+app.command()(status.status)
+
+
+def main() -> None:
+    """Entry point of the ``governor`` console script."""
+    app()
