@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from governor.backends.deferred import DeferredBackend
 from governor.backends.fallback import AsyncFallbackBackend, FallbackBackend
 from governor.backends.memory import AsyncMemoryBackend, MemoryBackend
 from governor.backends.redis import RedisBackend
 from governor.backends.redis_async import AsyncRedisBackend
 from governor.breaker import CircuitBreaker
 from governor.clock import Clock, SystemClock
+from governor.errors import BackendUnavailable
 from governor.settings import GovernorSettings
 
 if TYPE_CHECKING:
@@ -18,6 +21,8 @@ if TYPE_CHECKING:
     from governor.policy import Policy
 
 __all__ = ["Parts", "compose"]
+
+log = logging.getLogger("governor")
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,22 @@ def compose(
             primary = AsyncRedisBackend.from_url(url, **redis_options)
             backend = AsyncFallbackBackend(primary, **failures)
         else:
-            backend = FallbackBackend(RedisBackend.from_url(url, **redis_options), **failures)
+            backend = FallbackBackend(_sync_primary(url, redis_options), **failures)
     else:
         backend = AsyncMemoryBackend(clock=clock) if asynchronous else MemoryBackend(clock)
     return Parts(settings.policy(), backend, settings.account_id(), clock)
+
+
+def _sync_primary(url: str, options: dict[str, Any]) -> RedisBackend | DeferredBackend:
+    """The sync Redis backend; made later if it cannot be now (a Cluster whose startup nodes
+    do not answer), so that the process starts and decides by its failure policy."""
+
+    def make() -> RedisBackend:
+        return RedisBackend.from_url(url, **options)
+
+    try:
+        return make()
+    except BackendUnavailable as exc:
+        log.warning("governor: %s; deciding by the failure policy until it answers", exc)
+        return DeferredBackend(make)
+

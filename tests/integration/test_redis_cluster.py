@@ -4,6 +4,8 @@ one slot, and the clients' routing works, sync and async."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 from typing import TYPE_CHECKING
 
 import pytest
@@ -67,3 +69,17 @@ def test_async_cluster_client_decides_like_memory(cluster_port: int) -> None:
             return got
 
     assert asyncio.run(run()) == _expected()
+
+
+def test_a_process_starts_while_its_cluster_is_down_and_decides_by_its_policy(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with caplog.at_level(logging.WARNING, logger="governor"):
+        gov = Governor.from_settings(redis_url=f"redis+cluster://127.0.0.1:{port}")
+    assert "deciding by the failure policy until it answers" in caplog.text
+    decision = gov.try_acquire("POST /v1/email")
+    assert (decision.allowed, decision.degraded) == (True, True)
+    gov.close()

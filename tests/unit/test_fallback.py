@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from governor import BackendUnavailable, Governor, IndeterminateOutcome, ManualClock, Policy
+from governor.backends.deferred import DeferredBackend
 from governor.backends.fallback import FallbackBackend
 from governor.backends.local import with_debit
 from governor.backends.memory import MemoryBackend
@@ -297,3 +298,27 @@ def test_a_cancelled_probe_frees_the_next_one(monkeypatch: pytest.MonkeyPatch) -
         with pytest.raises(Cancelled):
             gov.try_acquire()
     assert not gov.try_acquire().degraded  # probes at once, not another 5 s later
+
+
+def test_a_backend_that_cannot_be_made_yet_degrades_until_it_can() -> None:
+    clock = ManualClock()
+    made: list[MemoryBackend] = []
+
+    def make() -> MemoryBackend:
+        if len(made) == 0 and clock.now_s() < start + 1.0:
+            raise BackendUnavailable("no startup node of the Redis Cluster answered")
+        made.append(MemoryBackend(clock))
+        return made[-1]
+
+    start = clock.now_s()
+    backend = FallbackBackend(DeferredBackend(make), fleet_size=2,
+                              breaker=CircuitBreaker(1, 0.5), clock=clock)
+    gov = Governor(Policy.of({"api": "8/second"}), backend, clock=clock)
+    assert gov.try_acquire().degraded
+    assert "not yet made" in repr(backend.primary)
+    clock.advance(1.0)
+    assert not gov.try_acquire().degraded  # the probe made it
+    assert len(made) == 1
+    assert not gov.try_acquire("x").degraded
+    assert len(made) == 1  # made once
+    gov.close()
