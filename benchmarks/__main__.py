@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import memory, planner, provider, redis
+from benchmarks import memory, model, planner, provider, redis
 from benchmarks.harness import Options, Report
 
 __all__ = ["RESULTS_DIR", "SUITES", "main"]
@@ -23,6 +23,7 @@ Suite = Callable[[Options], Report]
 
 SUITES: dict[str, Suite] = {
     "memory": memory.run,
+    "model": model.run,
     "planner": planner.run,
     "provider": provider.run,
     "redis": redis.run,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from benchmarks import __main__ as bench_main
-from benchmarks import memory, planner, planner_fleet, provider
+from benchmarks import memory, model, planner, planner_fleet, provider
 from benchmarks import redis as redis_suite
 from benchmarks.__main__ import SUITES, main
 from benchmarks.fleet import FLEET_BARE, FLEET_GOVERNOR
@@ -172,3 +172,14 @@ def test_entry_point_all_runs_every_suite_in_name_order_and_strict_sees_any_miss
     out = capsys.readouterr().out
     assert out.index("# alpha") < out.index("# zeta")
     assert "planner" in SUITES
+
+
+def test_model_suite_compares_the_plan_with_the_simulation(tmp_path: Path) -> None:
+    report = model.run(Options(quick=True, out_dir=tmp_path))
+
+    assert report.path == tmp_path / "model.md"
+    written = report.path.read_text(encoding="utf-8")
+    expected = len(model.SCALES) * len(model.QUICK_WORKERS) * len(model.LATENCIES)
+    assert f"{expected} jobs of 300 calls" in written
+    assert len(report.checks) == 1
+    assert report.checks[0].line().startswith(("PASS", "FAIL"))
