@@ -93,10 +93,10 @@ class LocalFallback:
         self._specs: dict[CallSpec, CallSpec] = {}
         self._local_marks: OrderedDict[tuple[int, ...], None] = OrderedDict()
         # Per account: (quota day, count) the shared state last reported, the one carried
-        # into the local state, and (quota day, calls) spent locally and not yet written back.
+        # into the local state, and per quota day the calls spent locally, not yet written back.
         self._shared: dict[str, tuple[int, int]] = {}
         self._carried: dict[str, tuple[int, int]] = {}
-        self._debits: dict[str, dict[int, int]] = {}  # account -> quota day -> calls
+        self._debits: dict[str, dict[int, int]] = {}
         self._debits_lock = threading.Lock()  # threads of one process count into one debit
 
     def use_primary(self) -> bool:
