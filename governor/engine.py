@@ -102,19 +102,23 @@ class CallSpec:
     """Everything a call of one route spends from; built once per route and cached.
 
     Compared and hashed by identity (backends key per-route caches on it). ``max_cost`` is
-    the largest cost a call of this route can ever be granted.
+    the largest cost a call of this route can ever be granted; ``single`` is the bucket of a
+    route that spends one bucket and no quota (the common case, decided on a shorter path).
     """
 
     route: str
     buckets: tuple[BucketSpec, ...]
     quota: QuotaSpec | None
     max_cost: int = field(init=False)
+    single: BucketSpec | None = field(init=False)
 
     def __post_init__(self) -> None:
         caps = [max(b.limit, b.burst) for b in self.buckets]
         if self.quota is not None:
             caps.append(self.quota.limit)
         object.__setattr__(self, "max_cost", min(caps) if caps else NO_LIMIT_US)
+        single = self.buckets[0] if len(self.buckets) == 1 and self.quota is None else None
+        object.__setattr__(self, "single", single)
 
 
 @dataclass(slots=True)
@@ -174,6 +178,28 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
 ) -> Decision:
     """Decide one call and, only if it is allowed, spend from every scope (see module doc)."""
     # Written for speed (it is the hot path of every backend): plain loops, no helpers.
+    b = spec.single
+    if b is not None and account_pause_us <= now_us:  # the general path, for one bucket
+        st = buckets[0]
+        interval = st.interval_us if st.interval_us > b.interval_us else b.interval_us
+        prior = st.tat_us
+        grant = prior + (cost - b.burst) * interval
+        if st.pause_until_us > grant:  # noqa: PLR1730 - max() costs a call on the hot path
+            grant = st.pause_until_us
+        if grant > now_us:
+            wait = grant - now_us
+            if wait > max_wait_us:
+                return Decision(False, now_us, wait, b.name, 0, grant, route=spec.route,
+                                cost=cost)
+        else:
+            grant, wait = now_us, 0
+        tat = (prior if prior > grant else grant) + cost * interval
+        st.tat_us = tat
+        return _new(
+            Decision,
+            (True, now_us, wait, b.name, (now_us - tat) // interval + b.burst, tat, (tat,),
+             (prior,), -1, spec.route, cost, False, -1),
+        )
     grant = now_us
     scope = ""
     bound = None  # the bucket that set the grant time

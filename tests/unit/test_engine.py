@@ -162,3 +162,42 @@ def test_queued_callers_after_a_pause_get_successive_slots() -> None:
     waits = [decide(spec, [state], None, T0 + 5 * S, 1, False, T0, NO_LIMIT_US).wait_us
              for _ in range(3)]
     assert waits == [5 * S, 5 * S + S // 2, 6 * S]  # no thundering herd at the pause's end
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    limit=st.integers(1, 50),
+    burst=st.integers(1, 10),
+    learned=st.integers(0, 3 * S),
+    calls=st.lists(
+        st.tuples(
+            st.integers(0, 2 * S),  # time since the previous call
+            st.integers(1, 12),  # cost
+            st.integers(0, 3 * S),  # max wait
+            st.integers(0, 2 * S),  # a bucket pause ahead of now (0: none)
+            st.integers(0, 2 * S),  # an account pause ahead of now (0: none)
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_the_single_bucket_path_decides_as_the_general_one(
+    limit: int, burst: int, learned: int, calls: list[tuple[int, int, int, int, int]]
+) -> None:
+    b = bucket(limit, 1.0, burst)
+    fast = CallSpec("r", (b,), None)
+    general = CallSpec("r", (b,), None)
+    object.__setattr__(general, "single", None)  # force the loop over every scope
+    assert fast.single is b
+    states = [BucketState(interval_us=learned)], [BucketState(interval_us=learned)]
+    now = T0
+    for gap, cost, max_wait, bucket_pause, account_pause in calls:
+        now += gap
+        for state in states:
+            state[0].pause_until_us = max(state[0].pause_until_us,
+                                          now + bucket_pause if bucket_pause else 0)
+        pause = now + account_pause if account_pause else 0
+        one = decide(fast, states[0], None, pause, cost, False, now, max_wait)
+        other = decide(general, states[1], None, pause, cost, False, now, max_wait)
+        assert one == other
+        assert states[0] == states[1]
