@@ -7,13 +7,17 @@ registers them in the order ``governor --help`` lists them. Commands import thei
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from governor import __version__
 from governor.cli import demo, plan, profiles, status
 from governor.cli.shared import console
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["app", "main"]
 
@@ -39,12 +43,22 @@ def _root(
     """Client-side rate-limit and quota governor for fleets of API workers."""
 
 
+def _help(command: Callable[..., object]) -> str:
+    """A command's docstring as help: each paragraph on one line (typer's rich output keeps
+    the source's line breaks, and the terminal wraps the text again)."""
+    text = inspect.cleandoc(command.__doc__ or "")
+    return "\n\n".join(" ".join(p.split()) for p in text.split("\n\n"))
+
+
 # Registration order is the order of the help listing.
-app.command()(profiles.profiles)
-app.command()(profiles.limits)
-app.command("plan")(plan.plan_command)
-app.command()(demo.demo)
-app.command()(status.status)
+for name, command in (
+    ("profiles", profiles.profiles),
+    ("limits", profiles.limits),
+    ("plan", plan.plan_command),
+    ("demo", demo.demo),
+    ("status", status.status),
+):
+    app.command(name, help=_help(command))(command)
 
 
 def main() -> None:
