@@ -43,6 +43,8 @@ class CircuitBreaker:
 
     def allow(self, now_s: float) -> bool:
         """Whether a call may go to the backend now (closed, or the half-open probe)."""
+        if self._opened_at is None:  # closed: the usual case, read without the lock
+            return True
         with self._lock:
             if self._opened_at is None:
                 return True
@@ -53,6 +55,8 @@ class CircuitBreaker:
 
     def success(self) -> bool:
         """Record a success; True if it closed an open breaker (the backend is back)."""
+        if self._failures == 0 and self._opened_at is None:  # nothing to reset: no lock
+            return False
         with self._lock:
             was_open = self._opened_at is not None
             self._failures, self._opened_at, self._probing = 0, None, False

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 from governor.backends.local import FailurePolicy, FallbackStats, LocalFallback, with_debit
 from governor.breaker import CircuitBreaker
 from governor.clock import Clock, SystemClock
-from governor.errors import BackendError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -76,18 +75,11 @@ class FallbackBackend:
         fb = self._fb
         if fb.use_primary():
             debit = fb.take_debit(account, spec, self.clock.now_us())
-            try:
+            with fb.asking(account, debit):
                 decision = self.primary.decide(
                     account, spec, cost, high_priority, max_wait_us,
                     adjustment if debit is None else with_debit(adjustment, debit),
                 )
-            except BackendError as exc:
-                fb.failed(exc)
-                fb.debit_failed(account, debit, exc)
-            except BaseException:  # cancelled or interrupted: the probe, if it was one, is free
-                fb.breaker.abandon()
-                raise
-            else:
                 fb.succeeded(account, spec, decision)
                 return decision
         return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment)
@@ -101,32 +93,21 @@ class FallbackBackend:
         priors: Sequence[int],
         quota_day: int,
     ) -> None:
+        # A refund the primary does not take is tokens left unused, never more spent.
         fb = self._fb
         if fb.is_local(marks):
             fb.refund_local(account, spec, cost, marks, priors, quota_day)
         elif fb.use_primary():
-            try:
+            with fb.asking():
                 self.primary.refund(account, spec, cost, marks, priors, quota_day)
-            except BackendError as exc:  # a refund not given is tokens left unused, never more
-                fb.failed(exc)
-            except BaseException:  # cancelled or interrupted: the probe, if it was one, is free
-                fb.breaker.abandon()
-                raise
-            else:
                 fb.succeeded()
 
     def apply(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
         fb = self._fb
         fb.apply_local(account, spec, adjustment)
         if fb.use_primary():
-            try:
+            with fb.asking():
                 self.primary.apply(account, spec, adjustment)
-            except BackendError as exc:
-                fb.failed(exc)
-            except BaseException:  # cancelled or interrupted: the probe, if it was one, is free
-                fb.breaker.abandon()
-                raise
-            else:
                 fb.succeeded()
 
     def watch_pauses(self, account: str, on_pause: Callable[[str, int], None]) -> None:
@@ -180,18 +161,11 @@ class AsyncFallbackBackend:
         fb = self._fb
         if fb.use_primary():
             debit = fb.take_debit(account, spec, self.clock.now_us())
-            try:
+            with fb.asking(account, debit):
                 decision = await self.primary.decide(
                     account, spec, cost, high_priority, max_wait_us,
                     adjustment if debit is None else with_debit(adjustment, debit),
                 )
-            except BackendError as exc:
-                fb.failed(exc)
-                fb.debit_failed(account, debit, exc)
-            except BaseException:  # cancelled or interrupted: the probe, if it was one, is free
-                fb.breaker.abandon()
-                raise
-            else:
                 fb.succeeded(account, spec, decision)
                 return decision
         return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment)
@@ -205,32 +179,21 @@ class AsyncFallbackBackend:
         priors: Sequence[int],
         quota_day: int,
     ) -> None:
+        # A refund the primary does not take is tokens left unused, never more spent.
         fb = self._fb
         if fb.is_local(marks):
             fb.refund_local(account, spec, cost, marks, priors, quota_day)
         elif fb.use_primary():
-            try:
+            with fb.asking():
                 await self.primary.refund(account, spec, cost, marks, priors, quota_day)
-            except BackendError as exc:
-                fb.failed(exc)
-            except BaseException:  # cancelled or interrupted: the probe, if it was one, is free
-                fb.breaker.abandon()
-                raise
-            else:
                 fb.succeeded()
 
     async def apply(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
         fb = self._fb
         fb.apply_local(account, spec, adjustment)
         if fb.use_primary():
-            try:
+            with fb.asking():
                 await self.primary.apply(account, spec, adjustment)
-            except BackendError as exc:
-                fb.failed(exc)
-            except BaseException:  # cancelled or interrupted: the probe, if it was one, is free
-                fb.breaker.abandon()
-                raise
-            else:
                 fb.succeeded()
 
     def watch_pauses(self, account: str, on_pause: Callable[[str, int], None]) -> None:

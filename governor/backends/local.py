@@ -37,6 +37,7 @@ from governor.reconcile import Adjustment
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from types import TracebackType
 
     from governor.breaker import CircuitBreaker
     from governor.clock import Clock
@@ -101,6 +102,13 @@ class LocalFallback:
 
     def use_primary(self) -> bool:
         return self.breaker.allow(self.clock.monotonic())
+
+    def asking(self, account: str = "", debit: Adjustment | None = None) -> _Asking:
+        """Around one call to the primary (of either face): a :class:`BackendError` is
+        counted and swallowed, so the caller goes on to decide locally (and a debit the
+        primary surely did not apply is kept); a cancel or an interrupt frees the breaker's
+        probe, if the call was it, and goes on up."""
+        return _Asking(self, account, debit)
 
     def succeeded(self, account: str = "", spec: CallSpec | None = None,
                   decision: Decision | None = None) -> None:
@@ -256,3 +264,31 @@ class LocalFallback:
     def is_local(self, marks: Sequence[int]) -> bool:
         """Whether a reservation with these marks was decided locally."""
         return tuple(marks) in self._local_marks
+
+
+class _Asking:
+    """The context of :meth:`LocalFallback.asking` (a class: it is on every shared call)."""
+
+    __slots__ = ("_account", "_debit", "_fb")
+
+    def __init__(self, fb: LocalFallback, account: str, debit: Adjustment | None) -> None:
+        self._fb, self._account, self._debit = fb, account, debit
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if exc is None:
+            return False
+        if isinstance(exc, BackendError):
+            self._fb.failed(exc)
+            self._fb.debit_failed(self._account, self._debit, exc)
+            return True
+        self._fb.breaker.abandon()
+        return False
+
