@@ -43,7 +43,8 @@ class CircuitBreaker:
 
     def allow(self, now_s: float) -> bool:
         """Whether a call may go to the backend now (closed, or the half-open probe)."""
-        if self._opened_at is None:  # closed: the usual case, read without the lock
+        opened_at = self._opened_at
+        if opened_at is None:  # closed: the usual case, read without the lock
             return True
         with self._lock:
             if self._opened_at is None:
