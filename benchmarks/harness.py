@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import repeat
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = [
+    "MOCK_ATTEMPTS",
     "BenchmarkError",
     "Candidate",
     "Check",
@@ -45,9 +47,11 @@ __all__ = [
     "measure",
     "ratio",
     "render_report",
+    "with_mock_retries",
 ]
 
 Op = Callable[[], object]
+T = TypeVar("T")
 """One timed operation: a zero-argument callable whose result is ignored inside the loop."""
 
 _NS = 1_000_000_000
@@ -309,3 +313,21 @@ def render_report(
         parts += ["", "## How to read it", ""]
         parts += [f"- {n}" for n in notes]
     return "\n".join(parts) + "\n"
+
+
+MOCK_ATTEMPTS = 3
+
+
+def with_mock_retries(start: Callable[[], T]) -> tuple[T, int]:
+    """``start()`` and the attempt that worked: tried again, up to :data:`MOCK_ATTEMPTS`
+    times, while a mock provider fails to start (it has 10 s, which a busy 2-core machine
+    spawning a fleet can miss)."""
+    attempt = 1
+    while True:
+        try:
+            return start(), attempt
+        except RuntimeError as exc:
+            if attempt >= MOCK_ATTEMPTS or "mock server" not in str(exc):
+                raise
+            attempt += 1
+

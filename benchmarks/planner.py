@@ -47,7 +47,7 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from benchmarks.harness import Options, Report, Target, environment_line
+from benchmarks.harness import Options, Report, Target, environment_line, with_mock_retries
 from benchmarks.provider import Bar
 from governor.demo.runner import DemoOptions
 from governor.demo.scenarios import SCENARIOS
@@ -67,7 +67,6 @@ from benchmarks.planner_fleet import (
     fleet_row,
     measure_latency,
     probe_calls,
-    retrying,
 )
 
 __all__ = ["FULL_JOBS", "QUICK_JOBS", "QUICK_MESSAGES", "TOLERANCE", "Job", "Row", "run"]
@@ -234,8 +233,8 @@ def run(options: Options) -> Report:
     time_scale = DemoOptions().time_scale
     load_before = os.getloadavg()[0]
     probes = {
-        latency: retrying(partial(measure_latency, scenario, time_scale,
-                                   probe_calls(latency), latency))
+        latency: with_mock_retries(partial(measure_latency, scenario, time_scale,
+                                           probe_calls(latency), latency))[0]
         for latency in dict.fromkeys(job.latency for job in jobs)
     }
     rows: list[Row] = []

@@ -15,11 +15,11 @@ import statistics
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from benchmarks.harness import BenchmarkError
+from benchmarks.harness import BenchmarkError, with_mock_retries
 from governor.capacity import CapacityPlan, Latency, Workload, plan
 from governor.demo.fleet import ACCOUNT
 from governor.demo.report import build_report
@@ -31,7 +31,6 @@ from governor.settings import GovernorSettings
 from governor.simulation import SimulationResult, simulate
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from governor.demo.runner import RunFacts
     from governor.demo.scenarios import Scenario
@@ -39,16 +38,14 @@ if TYPE_CHECKING:
     from governor.policy import Policy
 
 __all__ = ["FULL_JOBS", "QUICK_JOBS", "QUICK_MESSAGES", "SCENARIO", "Job", "Probe", "Row",
-           "fleet_row", "last_send_s", "measure_latency", "probe_calls", "retrying"]
+           "fleet_row", "last_send_s", "measure_latency", "probe_calls"]
 
 SCENARIO = "steady"
 SEED = 0  # of the mock's latency draws (fleet and probe) and of the simulation's
 QUICK_MESSAGES = 40
 PROBE_CALLS = 50  # sequential sends to a mock that answers at once
 PROBE_SECONDS = 5.0  # about this long against a mock with a latency
-ATTEMPTS = 3
 
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -145,19 +142,6 @@ class Row:
         return self.measured_s * self.workers / max(self.messages - self.workers, 1)
 
 
-def retrying(start: Callable[[], T]) -> T:
-    """``start()``, again up to :data:`ATTEMPTS` times while a mock provider fails to start
-    (it has 10 s, which a busy 2-core machine can miss)."""
-    attempt = 1
-    while True:
-        try:
-            return start()
-        except RuntimeError as exc:
-            if attempt >= ATTEMPTS or "mock server" not in str(exc):
-                raise
-            attempt += 1
-
-
 def measure_latency(scenario: Scenario, time_scale: float, calls: int,
                     mock: Latency | None = None) -> Probe:
     """Time ``calls`` sequential sends of ``scenario``'s route (after one untimed send that
@@ -208,7 +192,7 @@ def fleet_row(job: Job, probe: Probe) -> Row:
         latency_p99_ms=None if mock is None or mock.p99_s is None else mock.p99_s * 1000,
         latency_seed=SEED,
     )
-    facts, tally = retrying(lambda: run_demo(options, acks))
+    facts, tally = with_mock_retries(lambda: run_demo(options, acks))[0]
     report = build_report(facts, tally)
     account = (facts.server or {}).get("accounts", {}).get(ACCOUNT)
     if facts.errors or facts.interrupted or not account or tally.total is None:

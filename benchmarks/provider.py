@@ -18,7 +18,14 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.harness import Check, Options, Report, Target, environment_line
+from benchmarks.harness import (
+    Check,
+    Options,
+    Report,
+    Target,
+    environment_line,
+    with_mock_retries,
+)
 from governor.demo.progress import NoProgress
 from governor.demo.report import build_report
 from governor.demo.runner import DemoOptions, run_demo
@@ -35,7 +42,6 @@ FULL_WORKERS = (2, 4, 8, 16)
 QUICK_WORKERS = (2, 4)
 QUICK_MESSAGES = 60
 DROP_WORKERS = 8
-ATTEMPTS = 3
 MACHINE = (
     "2 shared cores: a 16-process fleet (plus Redis, the mock and the parent) on 2 cores "
     "measures the governor under CPU contention, not a fleet spread over machines"
@@ -106,20 +112,12 @@ def _bar(text: str, passed: bool, detail: str) -> Bar:
 def fleet_run(scenario: str, workers: int, messages: int | None) -> Row:
     """One demo run of ``scenario`` with ``workers`` processes, quietly, to its end.
 
-    A run whose mock provider does not start (the runner gives it 10 s, which a busy 2-core
-    machine spawning 16 workers can miss) is tried again, up to :data:`ATTEMPTS` times.
+    A run whose mock provider does not start is tried again (see
+    :func:`~benchmarks.harness.with_mock_retries`).
     """
     options = DemoOptions(scenario=scenario, workers=workers, messages=messages)
-    attempt = 1
-    while True:
-        try:
-            facts, tally = run_demo(options, NoProgress())
-        except RuntimeError as exc:
-            if attempt >= ATTEMPTS or "mock server" not in str(exc):
-                raise
-            attempt += 1
-            continue
-        return Row(scenario, workers, build_report(facts, tally), attempt)
+    (facts, tally), attempt = with_mock_retries(lambda: run_demo(options, NoProgress()))
+    return Row(scenario, workers, build_report(facts, tally), attempt)
 
 
 def _checks(row: Row, *, quick: bool) -> list[Bar]:
