@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from governor.backends.memory import AsyncMemoryBackend
 from governor.clock import Clock, SystemClock
 from governor.compose import compose
-from governor.core import HIGH, Core, Flow, Priority, Sleep, high_priority
+from governor.core import HIGH, Cancel, Core, Flow, Priority, Sleep, high_priority
 from governor.decorator import limited as _limited
 from governor.hooks import Hooks, call_hook
 from governor.keys import AccountId
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from governor.backends.base import AsyncBackend
     from governor.decision import Decision, Feedback, Reservation
     from governor.decorator import ResponseParts
+    from governor.engine import CallSpec
     from governor.headers import Headers
     from governor.outcome import Body
     from governor.policy import Policy
@@ -112,14 +113,7 @@ class AsyncGovernor:
     async def cancel(self, reservation: Reservation) -> None:
         """Give back what ``reservation`` spent, as far as calls booked after it allow."""
         spec = self._core.spec(reservation.route, reservation.cost)
-        await self.backend.refund(
-            self._core.account,
-            spec,
-            reservation.cost,
-            reservation.decision.marks,
-            reservation.decision.priors,
-            reservation.decision.quota_day,
-        )
+        await self._refund(spec, reservation.decision)
 
     @asynccontextmanager
     async def limit(
@@ -177,8 +171,7 @@ class AsyncGovernor:
 
     async def aclose(self) -> None:
         """Write what reconcile still holds back, then close the backend."""
-        pending, self._core.pending = self._core.pending, {}
-        for spec, adjustment in pending.items():
+        for spec, adjustment in self._core.flush():
             await self.backend.apply(self._core.account, spec, adjustment)
         await self.backend.aclose()
 
@@ -203,6 +196,9 @@ class AsyncGovernor:
                         self._watch_pauses()
                     await self.clock.asleep(step.delay_s)
                     step = flow.send(None)
+                elif isinstance(step, Cancel):
+                    await self._refund(step.spec, step.decision)
+                    step = flow.send(None)
                 else:
                     decision = await backend.decide(
                         account, step.spec, step.cost, step.high_priority, step.max_wait_us,
@@ -215,11 +211,17 @@ class AsyncGovernor:
             result: Decision = stop.value
             return result
 
+    async def _refund(self, spec: CallSpec, decision: Decision) -> None:
+        await self.backend.refund(
+            self._core.account, spec, decision.cost, decision.marks, decision.priors,
+            decision.quota_day,
+        )
+
     def _watch_pauses(self) -> None:
         self._watching = True
         watch = getattr(self.backend, "watch_pauses", None)
         if watch is not None:
-            watch(self._core.account, self._core.learn_pause)
+            watch(self._core.account, self._core.hear_pause)
 
     def __repr__(self) -> str:
         return f"AsyncGovernor({self.policy!r}, account={self.account}, backend={self.backend!r})"

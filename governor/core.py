@@ -1,9 +1,14 @@
 """The logic both shells share: requests, decisions, and the blocking flow as a generator.
 
 :class:`Governor` and :class:`AsyncGovernor` only do I/O and sleeping. The flow of a blocking
-``acquire`` is written once here as a generator that yields :class:`Decide` and :class:`Sleep`
-steps; each shell drives it with its own backend call and its own sleep (the pattern of
-``httpcore``'s I/O-free core).
+``acquire`` is written once here as a generator that yields :class:`Decide`, :class:`Cancel`
+and :class:`Sleep` steps; each shell drives it with its own backend calls and its own sleep
+(the pattern of ``httpcore``'s I/O-free core).
+
+Whose clock: the core reads only this process's clock (``Core.clock``), for deadlines and for
+the pauses it knows of. Reconcile adjustments are planned on it and stamped with it when they
+are handed to the backend, which moves them onto its own clock (see
+:class:`~governor.reconcile.Adjustment`).
 """
 
 from __future__ import annotations
@@ -15,20 +20,20 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from governor.decision import Decision, Feedback, Reservation
-from governor.engine import NO_LIMIT_US, QUOTA, BucketSpec, CallSpec
+from governor.engine import NO_LIMIT_US, QUOTA, RESET_TOLERANCE_US, BucketSpec, CallSpec
 from governor.errors import CostTooLarge, LimitExceeded, QuotaExhausted, WaitTooLong
-from governor.headers import parse_headers, scaled
+from governor.headers import DateOffset, decode_time, parse_headers, scaled
 from governor.outcome import classify, quota_in_body
 from governor.reconcile import plan, split
 
 if TYPE_CHECKING:
     from governor.clock import Clock
-    from governor.headers import Headers
+    from governor.headers import Headers, Observation
     from governor.outcome import Body
     from governor.policy import Policy
     from governor.reconcile import Adjustment
 
-__all__ = ["Core", "Decide", "Priority", "Sleep", "Step"]
+__all__ = ["Cancel", "Core", "Decide", "Priority", "Sleep", "Step"]
 
 Priority = Literal["normal", "high"]
 """``"high"`` may spend the daily quota's reserve (a password reset); ``"normal"`` may not."""
@@ -49,13 +54,21 @@ class Decide:
 
 
 @dataclass(frozen=True, slots=True)
+class Cancel:
+    """Step: give back what ``decision`` (allowed, for ``spec``) spent; the flow goes on."""
+
+    spec: CallSpec
+    decision: Decision
+
+
+@dataclass(frozen=True, slots=True)
 class Sleep:
     """Step: sleep this long, then resume the flow."""
 
     delay_s: float
 
 
-Step = Decide | Sleep
+Step = Decide | Cancel | Sleep
 Flow = Generator[Step, Decision | None, Decision]
 
 
@@ -84,8 +97,8 @@ class Core:
     """Route resolution, cost checks and decision building for one account and policy."""
 
     __slots__ = (
-        "_lock", "_pause_lock", "account", "cached_spec", "clock", "learned", "paused",
-        "pending", "policy", "stopped_day",
+        "_lock", "_pause_lock", "account", "cached_spec", "clock", "dates", "learned",
+        "paused", "pending", "policy", "stopped_until_us",
     )
 
     def __init__(self, policy: Policy, account: str, clock: Clock) -> None:
@@ -105,9 +118,11 @@ class Core:
         self.paused: dict[str, int] = {}
         # What this process already wrote at once, so that a response repeating it (every
         # response of an account under review says 10/min) rides along instead: the learned
-        # interval per bucket, and the day whose quota was found spent.
+        # interval per bucket, and until when the quota was found spent (local clock).
         self.learned: dict[str, int] = {}
-        self.stopped_day = -1
+        self.stopped_until_us = 0
+        # The provider's clock as its responses' Date headers show it (see header_values).
+        self.dates = DateOffset()
 
     def spec(self, route: str, cost: int = 1) -> CallSpec:
         """The scopes of ``route``; refuses a cost no scope could ever grant."""
@@ -151,10 +166,14 @@ class Core:
     ) -> Flow:
         """Decide, sleep once if the call was reserved ahead, and return the decision.
 
-        A wait longer than the timeout fails at once and spends nothing. A spent quota is waited
-        out (until its reset) only when the reset falls within the timeout. A pause this
-        process learned while the caller slept (a 429 seen by another thread or task) holds the
-        caller until it ends.
+        ``timeout_s`` bounds the whole flow: a wait longer than what is left of it fails at
+        once and spends nothing. A spent quota is waited out (until its reset) only when the
+        reset falls within it. A caller that wakes on its slot to find a pause it learned of
+        while it slept (a 429 seen by another thread, task or process) does not go at the
+        pause's end: it gives its slot back and decides again with what is left of its
+        timeout, so it raises :class:`~governor.errors.WaitTooLong` (spending nothing) rather
+        than overstay, and the callers a pause held resume at the bucket's spacing, not all at
+        once.
         """
         step = self.decide_step(route, cost, priority, timeout_s)
         deadline = None if timeout_s is None else self.clock.monotonic() + timeout_s
@@ -162,18 +181,20 @@ class Core:
             decision = yield step
             assert decision is not None
             if decision.allowed:
-                if decision.wait_s > 0:
-                    yield Sleep(decision.wait_s)
-                    held_us = self.paused_for(step.spec)
-                    if held_us > 0:
-                        yield Sleep(held_us / _US)
-                return decision
-            left_s = None if deadline is None else deadline - self.clock.monotonic()
-            if decision.scope != QUOTA or (left_s is not None and decision.wait_s > left_s):
-                raise self.denial(decision, timeout_s)
-            yield Sleep(decision.wait_s)
+                if decision.wait_us <= 0:
+                    return decision
+                yield Sleep(decision.wait_s)
+                if self.paused_for(step.spec) <= 0:
+                    return decision
+                yield Cancel(step.spec, decision)  # the slot is void: book one after the pause
+            else:
+                left_s = None if deadline is None else deadline - self.clock.monotonic()
+                if decision.scope != QUOTA or (left_s is not None and decision.wait_s > left_s):
+                    raise self.denial(decision, timeout_s)
+                yield Sleep(decision.wait_s)
             left_s = None if deadline is None else max(deadline - self.clock.monotonic(), 0.0)
-            step = Decide(step.spec, cost, step.high_priority, _max_wait_us(left_s))
+            adjustment = self.take_pending(step.spec) if self.pending else None
+            step = Decide(step.spec, cost, step.high_priority, _max_wait_us(left_s), adjustment)
 
     def paused_for(self, spec: CallSpec) -> int:
         """Microseconds until the pauses this process knows of let a call of ``spec`` go."""
@@ -203,26 +224,34 @@ class Core:
         spec = self.spec(route)
         policy = self.policy
         now_us = self.clock.now_us()
-        factor = policy.time_scale / 60.0
+        factor = policy.header_factor
         observation = scaled(
-            parse_headers(policy.dialect, headers or {}, round(now_us / factor)), factor
+            parse_headers(policy.dialect, headers or {}, round(now_us / factor), self.dates),
+            factor,
         )
         outcome = classify(status, headers, body, policy.dialect)
         if observation.quota_remaining is None and 200 <= status < 300:
-            quota, remaining = quota_in_body(body)  # e.g. GET /v1/api-quota seeds the quota
+            quota, remaining, reset = quota_in_body(body)  # GET /v1/api-quota seeds the quota
             if remaining is not None:
-                observation = replace(observation, quota_limit=quota, quota_remaining=remaining)
+                observation = replace(
+                    observation, quota_limit=quota, quota_remaining=remaining,
+                    quota_reset_at_us=_body_reset(reset, observation, now_us, factor),
+                )
         marks = decision.marks if decision is not None else ()
+        seq = None
+        if decision is not None and not decision.degraded and decision.quota_seq >= 0:
+            seq = decision.quota_seq
         adjustment = plan(
             spec,
             observation,
             outcome,
             sent_at_us=sent_at_us if sent_at_us is not None else now_us,
             now_us=now_us,
-            scale=policy.rate_scale,
+            scale=policy.window_scale,
             max_pause_us=round(policy.max_pause_s * _US),
             local_tat_us=marks[0] if marks else None,
             quota=policy.quota_call.quota if policy.quota_call is not None else spec.quota,
+            quota_seq=seq,
         )
         feedback = Feedback(outcome, observation, adjustment)
         if adjustment is None:
@@ -233,21 +262,27 @@ class Core:
         route_part, quota_part = split(adjustment, limit)
         urgent: list[tuple[CallSpec, Adjustment]] = []
         if route_part is not None and self._hold(spec, route_part):
-            urgent.append((spec, route_part))
+            urgent.append((spec, route_part.stamped(self.clock.now_us())))
         if carrier is not None and quota_part is not None and self._hold(carrier, quota_part):
-            urgent.append((carrier, quota_part))
+            urgent.append((carrier, quota_part.stamped(self.clock.now_us())))
         return feedback, urgent
 
     def take_pending(self, spec: CallSpec) -> Adjustment | None:
         """What rides along with a decision of ``spec``: its route's pending adjustment and,
-        when it spends quota, the account's quota news."""
+        when it spends quota, the account's quota news; stamped, ready for the backend."""
         own = self.pending.pop(spec, None)
         quota = self.policy.quota_call
         if spec.quota is not None and quota is not None:
             shared = self.pending.pop(quota, None)
             if shared is not None:
                 own = shared if own is None else own.merge(shared)
-        return own
+        return None if own is None else own.stamped(self.clock.now_us())
+
+    def flush(self) -> list[tuple[CallSpec, Adjustment]]:
+        """Everything still held back, taken and stamped (a shell writes it on close)."""
+        pending, self.pending = self.pending, {}
+        now_us = self.clock.now_us()
+        return [(spec, adjustment.stamped(now_us)) for spec, adjustment in pending.items()]
 
     def _hold(self, spec: CallSpec, adjustment: Adjustment) -> bool:
         """Keep ``adjustment`` to ride along, or say it is to be applied now (True)."""
@@ -272,24 +307,54 @@ class Core:
         if adjustment.interval_us:
             known = self.learned.get(adjustment.bucket, 0)
             self.learned[adjustment.bucket] = max(known, adjustment.interval_us)
-        if spec.quota is not None and adjustment.quota_used_floor >= spec.quota.limit:
-            self.stopped_day = max(self.stopped_day, adjustment.quota_day)
+        stopped = _stop_end(spec, adjustment)
+        if stopped:
+            self.stopped_until_us = max(self.stopped_until_us, stopped)
 
     def _known(self, adj: Adjustment, spec: CallSpec) -> bool:
         """Whether everything urgent in ``adj`` was already written by this process."""
-        stop = spec.quota is not None and adj.quota_used_floor >= spec.quota.limit
+        stopped = _stop_end(spec, adj)
         return (
             adj.interval_us <= self.learned.get(adj.bucket, 0)
             and adj.bucket_pause_us <= self.paused.get(adj.bucket, 0)
             and adj.account_pause_us <= self.paused.get("", 0)
-            and (not stop or adj.quota_day <= self.stopped_day)
+            and stopped <= self.stopped_until_us + RESET_TOLERANCE_US
         )
 
     def learn_pause(self, scope: str, until_us: int) -> None:
-        """Note a pause of a bucket (``""``: the account) until ``until_us``: from this
-        process's responses, or announced by another process (``watch_pauses``)."""
+        """Note a pause of a bucket (``""``: the account) until ``until_us`` on this process's
+        clock, from one of this process's responses."""
         now_us = self.clock.now_us()
         with self._pause_lock:
             self.paused[scope] = max(self.paused.get(scope, 0), until_us)
             for name in [n for n, t in self.paused.items() if t <= now_us]:
                 del self.paused[name]
+
+    def hear_pause(self, scope: str, delay_us: int) -> None:
+        """Note a pause another process announced (``watch_pauses``): ``delay_us`` from now,
+        as the backend's clock measured it when the pause was set."""
+        self.learn_pause(scope, self.clock.now_us() + delay_us)
+
+
+def _stop_end(spec: CallSpec, adj: Adjustment) -> int:
+    """When the spent quota an adjustment reports is over, on the local clock (0: it reports
+    none): the provider's stated reset, else the end of the calendar day it was sent in."""
+    q = spec.quota
+    if q is None or adj.quota_used_floor < q.limit:
+        return 0
+    return adj.quota_reset_us or (adj.sent_at_us // q.day_us + 1) * q.day_us
+
+
+def _body_reset(
+    reset: str | None, observation: Observation, now_us: int, factor: float
+) -> int | None:
+    """The quota reset a response body states (``GET /v1/api-quota``), on the local clock,
+    read like a header (relative to the response's ``Date``), or None."""
+    if reset is None:
+        return None
+    date = observation.server_date_us
+    skew_us = 0 if date is None else round(now_us / factor) - round(date / factor)
+    try:
+        return round(decode_time(reset, round(now_us / factor), skew_us) * factor)
+    except ValueError:
+        return None

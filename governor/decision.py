@@ -43,6 +43,13 @@ class Decision(NamedTuple):
         this decision; -1 for a call that spends no quota. The failure policy uses it to carry
         what the fleet has spent into a degraded spell. A degraded decision reports this
         process's local share's count (-1 under the ``open`` policy), not the fleet's.
+    ``quota_reset_us``
+        When that quota day ends (integer µs on the deciding clock; -1: no quota): at 00:00 UTC
+        unless the provider stated another reset for the account.
+    ``quota_seq``
+        The quota's grant sequence after this decision (every quota call ever granted on the
+        account); reconcile counts the calls granted after a response's own call from it.
+        -1 for a call that spends no quota, and meaningless on a degraded decision.
 
     The engine builds it directly (one small immutable object per decision): the raw fields
     are integer microseconds on the deciding clock (``now_us``, ``wait_us``, ``reset_us``), and
@@ -62,6 +69,8 @@ class Decision(NamedTuple):
     cost: int = 1
     degraded: bool = False
     quota_used: int = -1
+    quota_seq: int = -1
+    quota_reset_us: int = -1
 
     @property
     def wait_s(self) -> float:

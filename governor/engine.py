@@ -8,27 +8,40 @@ State
     theoretical arrival time (GCRA: the instant at which the bucket would be full again), and
     ``pause_until_us`` (a fleet-wide pause set by reconcile). The **account** keeps one more
     pause, ``pause_until_us``, that holds every call. The **daily quota** keeps ``day`` (the
-    day number the counts belong to), ``used`` (spent that day) and ``next_used`` (already
-    reserved for the following day). State is constant-size; an absent state is a full bucket.
+    number of the quota day the counts belong to), ``used`` (spent that day), ``next_used``
+    (already reserved for the following day), ``shift_us`` (where its days start, see below)
+    and ``seq`` (every quota call ever granted, a sequence that reconcile counts from). State
+    is constant-size; an absent state is a full bucket and a fresh quota.
+
+Whose clock
+    Every instant in the state is on the **backend's clock**: the one ``now_us`` the engine is
+    given (the memory backend's clock, the Redis server's ``TIME``). Nothing from another clock
+    is ever stored: an adjustment planned on a worker's clock is moved onto this one before it
+    is applied (see :func:`apply`), so a worker whose clock is an hour off cannot stretch or drop
+    a pause, a debit or a quota day.
 
 Time
     All times are integer microseconds since the Unix epoch, passed in as ``now_us``; the
     engine never reads a clock. A bucket of rate ``limit/period`` has an emission interval
     ``I = ceil(period / limit)`` and a capacity window of ``burst * I``. A quota day is
-    ``day_us`` long and aligned to the epoch, so at scale 1 it is a UTC calendar day.
+    ``day_us`` long; day ``d`` runs from ``d * day_us + shift_us`` to the next. With
+    ``shift_us = 0`` (the default) at scale 1 that is a UTC calendar day, 00:00 UTC to 00:00
+    UTC on the backend's clock. A provider that states its own reset moves ``shift_us`` for
+    the account (see :func:`apply`): the provider's day wins.
 
 What one call spends
     A call of weight ``cost`` may go at ``grant_us``, the latest of: now, the account pause, and
     for every bucket its pause and ``tat + (cost - burst) * I`` (the instant the bucket holds
     ``cost`` tokens; with ``cost > burst`` it is the instant those tokens would have accrued).
-    The call then sets every bucket's ``tat = max(tat, grant) + cost * I`` and adds ``cost`` to
-    the quota of the UTC day that contains ``grant_us`` (the day the call really happens).
-    A grant in the future is a reservation: the bucket goes into debt, the caller sleeps
-    ``grant - now`` once, and later callers queue behind it first come, first served.
+    The call then sets every bucket's ``tat = max(tat, grant) + cost * I``, adds ``cost`` to
+    the quota of the day that contains ``grant_us`` (the day the call really happens) and to
+    ``seq``. A grant in the future is a reservation: the bucket goes into debt, the caller
+    sleeps ``grant - now`` once, and later callers queue behind it first come, first served.
     Consequence: within any window of one period a bucket grants at most
     ``limit + burst - 1`` tokens (``limit`` with the default burst of 1). Every decision,
     allowed or not, reports the quota's count for the day of ``now`` after it
-    (``quota_used``; -1 for a call that spends no quota).
+    (``quota_used``), when that day ends (``quota_reset_us``) and ``seq`` after it
+    (``quota_seq``); all -1 for a call that spends no quota.
 
 What a denial returns
     A call is denied, and nothing at all changes, when the quota of the grant day cannot take
@@ -42,6 +55,7 @@ Refund
     only while no later call has queued behind it (``tat`` still equals the mark the
     reservation left), so a refund never lets a window hold more than the rate allows; its
     quota is always given back (to the day it was charged to, if that day is still counted).
+    ``seq`` is never given back.
 """
 
 from __future__ import annotations
@@ -60,6 +74,7 @@ __all__ = [
     "NO_LIMIT_US",
     "PAUSE",
     "QUOTA",
+    "RESET_TOLERANCE_US",
     "BucketSpec",
     "BucketState",
     "CallSpec",
@@ -74,6 +89,9 @@ PAUSE = "pause"
 QUOTA = "quota"
 # A wait bound that means "no timeout": about 35 years, and still exact in a Lua double.
 NO_LIMIT_US = 1 << 50
+# A provider's stated quota reset this close before the account's own day boundary is the same
+# boundary (the ``Date`` header and the reset have a resolution of 1 s, and replies a latency).
+RESET_TOLERANCE_US = 2_000_000
 # Builds a Decision without the NamedTuple's Python-level __new__ (the allow path is hot).
 _new = tuple.__new__
 
@@ -139,11 +157,16 @@ class BucketState:
 
 @dataclass(slots=True)
 class QuotaState:
-    """Mutable state of the daily quota: the day it counts, spent, reserved for the next day."""
+    """Mutable state of the daily quota: the day it counts (days start at ``shift_us`` past
+    an epoch-aligned day), spent that day, reserved for the next day, and the sequence of
+    every quota call granted (never reset: reconcile counts the calls granted after a
+    response's own from it)."""
 
     day: int = 0
     used: int = 0
     next_used: int = 0
+    shift_us: int = 0
+    seq: int = 0
 
 
 def _quota_counts(state: QuotaState, today: int) -> tuple[int, int]:
@@ -198,7 +221,7 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
         return _new(
             Decision,
             (True, now_us, wait, b.name, (now_us - tat) // interval + b.burst, tat, (tat,),
-             (prior,), -1, spec.route, cost, False, -1),
+             (prior,), -1, spec.route, cost, False, -1, -1, -1),
         )
     grant = now_us
     scope = ""
@@ -223,24 +246,28 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
     wait = grant - now_us
 
     q = spec.quota
-    q_day = q_used = -1
+    q_day = q_used = q_seq = q_reset = q_end = -1
     q_left = NO_LIMIT_US
     if q is not None and quota is not None:
-        today = now_us // q.day_us
-        q_day = grant // q.day_us
+        shift = quota.shift_us
+        today = (now_us - shift) // q.day_us
+        q_day = (grant - shift) // q.day_us
+        q_reset = (today + 1) * q.day_us + shift
+        q_seq = quota.seq
         if quota.day == today:  # the usual case, inline
             q_used, used_next = quota.used, quota.next_used
         else:
             q_used, used_next = _quota_counts(quota, today)
         if q_day > today + 1:  # granted more than a day ahead: refuse rather than count it nowhere
             return Decision(False, now_us, wait, scope or QUOTA, 0, grant, route=spec.route,
-                            cost=cost, quota_used=q_used)
+                            cost=cost, quota_used=q_used, quota_seq=q_seq, quota_reset_us=q_reset)
         used = q_used if q_day == today else used_next
         cap = q.limit if high_priority else q.limit - q.reserve
+        q_end = (q_day + 1) * q.day_us + shift  # when the grant's day ends
         if used + cost > cap:
-            reset = (q_day + 1) * q.day_us
-            return Decision(False, now_us, reset - now_us, QUOTA, cap - used, reset,
-                            route=spec.route, cost=cost, quota_used=q_used)
+            return Decision(False, now_us, q_end - now_us, QUOTA, cap - used, q_end,
+                            route=spec.route, cost=cost, quota_used=q_used, quota_seq=q_seq,
+                            quota_reset_us=q_reset)
         q_left = cap - used - cost
         if wait <= max_wait_us:
             if quota.day == today and q_day == today:
@@ -249,9 +276,11 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
             else:
                 _add_quota(quota, today, q_day, cost)
                 q_used = quota.used  # the state counts today now (its day is today or later)
+            q_seq += cost
+            quota.seq = q_seq
     if wait > max_wait_us:
         return Decision(False, now_us, wait, scope, 0, grant, route=spec.route, cost=cost,
-                        quota_used=q_used)
+                        quota_used=q_used, quota_seq=q_seq, quota_reset_us=q_reset)
 
     marks: tuple[int, ...] = ()
     priors: tuple[int, ...] = ()
@@ -273,13 +302,13 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
             if left < remaining or b is bound:
                 remaining, reset_us, tightest = left, tat, b.name
     if q is not None and bound is None and q_left < remaining:
-        remaining, reset_us, tightest = q_left, (q_day + 1) * q.day_us, QUOTA
+        remaining, reset_us, tightest = q_left, q_end, QUOTA
     if scope == PAUSE:
         reset_us = grant
     return _new(
         Decision,
         (True, now_us, wait, scope or tightest, remaining, reset_us, marks, priors, q_day,
-         spec.route, cost, False, q_used),
+         spec.route, cost, False, q_used, q_seq, q_reset),
     )
 
 
@@ -299,7 +328,7 @@ def refund(
             st.tat_us = prior
     q = spec.quota
     if q is not None and quota is not None and quota_day >= 0:
-        _add_quota(quota, now_us // q.day_us, quota_day, -cost)
+        _add_quota(quota, (now_us - quota.shift_us) // q.day_us, quota_day, -cost)
 
 
 def apply(
@@ -312,28 +341,79 @@ def apply(
 ) -> int:
     """Apply a reconcile :class:`~governor.reconcile.Adjustment` to a call's scopes.
 
-    Every change tightens (a maximum, and for today's quota a floor and then a debit: calls
-    spent that the state never counted), so the order of responses does not matter; the one
-    exception, relaxing a learned interval after ``adjustment.relax_after`` responses showed
-    the configured limit again, counts only responses sent after the limit was learned.
-    Returns the account's pause.
+    The adjustment's instants were planned on the clock of the process that read the response;
+    it was stamped with that clock's reading when it was handed over (``stamp_us``), so every
+    instant moves by ``now_us - stamp_us`` onto this clock first (a stamp of 0: they are on it
+    already). Every change tightens (a maximum), so the order of responses does not matter; the
+    exceptions are relaxing a learned interval after ``adjustment.relax_after`` responses
+    showed the configured limit again (counting only responses sent after the limit was
+    learned), and a provider's quota day that differs from the account's (see
+    :func:`_apply_quota`). Returns the account's pause.
     """
     adj = adjustment
+    moved = now_us - adj.stamp_us if adj.stamp_us else 0
+    sent_at = adj.sent_at_us + moved if adj.sent_at_us else 0
     for b, st in zip(spec.buckets, buckets):  # noqa: B905 - equal lengths by construction
         if b.name != adj.bucket:
             continue
         if adj.interval_us > b.interval_us and adj.interval_us > st.interval_us:
-            st.interval_us, st.learned_at_us, st.relax = adj.interval_us, adj.sent_at_us, 0
-        elif adj.relax and st.interval_us and adj.relax_after and adj.sent_at_us > st.learned_at_us:
+            st.interval_us, st.learned_at_us, st.relax = adj.interval_us, sent_at, 0
+        elif adj.relax and st.interval_us and adj.relax_after and sent_at > st.learned_at_us:
             st.relax += 1
             if st.relax >= adj.relax_after:
                 st.interval_us = st.learned_at_us = st.relax = 0
-        st.tat_us = max(st.tat_us, adj.min_tat_us)
-        st.pause_until_us = max(st.pause_until_us, adj.bucket_pause_us)
+        if adj.min_tat_us:
+            st.tat_us = max(st.tat_us, adj.min_tat_us + moved)
+        if adj.bucket_pause_us:
+            st.pause_until_us = max(st.pause_until_us, adj.bucket_pause_us + moved)
     q = spec.quota
-    if q is not None and quota is not None and adj.quota_day >= 0:
-        today = now_us // q.day_us
-        if adj.quota_day == today:
-            _add_quota(quota, today, today, 0)  # roll the state forward to today
-            quota.used = max(quota.used, adj.quota_used_floor) + max(adj.quota_debit, 0)
-    return max(account_pause_us, adj.account_pause_us)
+    if q is not None and quota is not None and adj.has_quota:
+        _apply_quota(q, quota, adj, moved, sent_at or now_us, now_us)
+    if adj.account_pause_us:
+        return max(account_pause_us, adj.account_pause_us + moved)
+    return account_pause_us
+
+
+def _apply_quota(
+    q: QuotaSpec, state: QuotaState, adj: Adjustment, moved: int, sent_at: int, now_us: int
+) -> None:
+    """The quota part of :func:`apply`: the provider's count and its day.
+
+    Which day the news is about: the provider's stated reset (``quota_reset_us``) names it;
+    without one, the day the request was sent (``sent_at``, on this clock). News about a day
+    already over says nothing and is dropped; so is a reset more than a day ahead.
+
+    A stated reset within :data:`RESET_TOLERANCE_US` before the account's day boundary is the
+    same day. Any other moves the account's boundary to it (``shift_us``): the account's day
+    ends when the provider's does, never before. When the day moved, the provider's count
+    replaces the local one (which counted another stretch of time); calls booked for the
+    account's next day that now fall within the longer day count in it.
+
+    The count: today's ``used`` becomes at least ``quota_used_floor`` (what the provider
+    counted) and ``seq + quota_base`` (what it counted plus every call granted after the one
+    the response answered), then ``quota_debit`` (calls the state never counted) is added.
+    """
+    day_us, shift = q.day_us, state.shift_us
+    today = (now_us - shift) // day_us
+    day = max(state.day, today)
+    used, used_next = _quota_counts(state, today)
+    if adj.quota_reset_us:
+        end = adj.quota_reset_us + moved
+        if not now_us < end <= now_us + day_us + RESET_TOLERANCE_US:
+            return  # a day already over (a stale response), or no day at all
+        ours = (today + 1) * day_us + shift
+        if not ours - RESET_TOLERANCE_US <= end <= ours:
+            if abs(end - ours) > RESET_TOLERANCE_US:  # another day than ours
+                if end > ours:
+                    used, used_next = used + used_next, 0
+                if adj.quota_used_floor or adj.quota_base is not None:
+                    used = 0
+            shift = end % day_us
+            day = (now_us - shift) // day_us
+    elif (sent_at - shift) // day_us != today:
+        return
+    seen = adj.quota_used_floor
+    if adj.quota_base is not None and state.seq + adj.quota_base > seen:
+        seen = state.seq + adj.quota_base
+    state.day, state.shift_us, state.next_used = day, shift, used_next
+    state.used = max(used, seen) + max(adj.quota_debit, 0)

@@ -11,10 +11,14 @@ why. Nothing is clamped.
   milliseconds, anything between is ambiguous; ``YYYY-MM-DD...`` is ISO-8601 (UTC when it has
   no offset); anything else is tried as an HTTP-date (IMF-fixdate, RFC 850, asctime). A time
   before ``now - 1 day`` or after ``now + 400 days`` is dropped (a pause cap is reconcile's job).
-* **Clock skew**: the ``Date`` header has a 1 s resolution and arrives after some latency, so
-  only an offset ``now - Date`` beyond 2 s is trusted; it then moves every server-absolute time
-  (epoch, ISO, HTTP-date) onto the local clock. Deltas need no correction. A ``Date`` more than
-  a day away from ``now`` is ignored; so are several ``Date`` values that disagree.
+* **Whose clock**: a server-absolute time (epoch, ISO, HTTP-date) is read as a duration from
+  the response's own ``Date`` (the server's "now"), then placed that long after ``now``: a
+  reset the server states holds however far the local clock is off. Deltas need no ``Date``.
+  ``Date`` has a 1 s resolution and is stamped before the reply travels, so a time read this
+  way is late by up to a second plus the latency, never early; a :class:`DateOffset` kept
+  across a client's responses narrows that to about the shortest latency seen. Without a
+  ``Date`` (or with one more than two days from ``now``, or several that disagree)
+  server-absolute times are taken as on the local clock.
 * **Duplicates** (a header given twice, or a comma-joined value) keep the most conservative
   value: the lowest count, the latest reset or retry time. The comma after an HTTP-date's
   weekday is not a separator. A Structured Field list given twice is joined as RFC 9651 says.
@@ -30,7 +34,7 @@ from email.utils import parsedate_to_datetime
 
 import http_sf
 
-__all__ = ["MAX_COUNT", "Reader", "decode_time", "show"]
+__all__ = ["MAX_COUNT", "DateOffset", "Reader", "decode_time", "show"]
 
 MAX_COUNT = 10**12
 """The largest count believed; a larger one is dropped, not clamped."""
@@ -39,8 +43,7 @@ _S = 1_000_000
 _DAY_US = 86_400 * _S
 _PAST_US = _DAY_US
 _FUTURE_US = 400 * _DAY_US
-_SKEW_MIN_US = 2 * _S
-_SKEW_MAX_US = _DAY_US
+_SKEW_MAX_US = 2 * _DAY_US
 _DELTA_MAX_S = 10 * 365 * 86_400
 _NEAR_S = 401 * 86_400  # an epoch time further from now than this is refused anyway
 _MAX_VALUE = 256
@@ -91,6 +94,35 @@ def decode_time(value: str, now_us: int, skew_us: int = 0) -> int:
     return at_us
 
 
+class DateOffset:
+    """Local minus server clock, learned from the ``Date`` of many responses of one server.
+
+    One response's ``now - Date`` is the offset plus the reply's latency plus up to a second
+    (``Date`` counts whole seconds), so it is never too small. The smallest seen so far is the
+    best estimate, and :meth:`refine` returns it; a sample more than
+    :data:`JUMP_US` above it means the local clock stepped forward (or an earlier ``Date`` was
+    wrong) and starts afresh from it, so a bad ``Date`` misleads one response at most. The only
+    state in this module; safe to share between threads (a lost update only costs precision).
+    """
+
+    JUMP_US = 2 * _S
+
+    __slots__ = ("best_us",)
+
+    def __init__(self) -> None:
+        self.best_us: int | None = None
+
+    def refine(self, sample_us: int) -> int:
+        """The offset to use for a response whose ``now - Date`` is ``sample_us``."""
+        best = self.best_us
+        if best is None or sample_us < best or sample_us > best + self.JUMP_US:
+            self.best_us = best = sample_us
+        return best
+
+    def __repr__(self) -> str:
+        return f"DateOffset(best_us={self.best_us})"
+
+
 def _datetime_us(text: str) -> int:
     try:
         if _ISO.match(text):
@@ -125,12 +157,17 @@ def _split(value: str) -> list[str]:
 class Reader:
     """The headers of one response, read field by field; collects problems as it goes.
 
-    Keeps the values of ``names`` (lower case) and of ``Date`` (for clock skew); skips the
-    rest unread. ``headers`` of a type it cannot read are noted, not raised on.
+    Keeps the values of ``names`` (lower case) and of ``Date`` (for clock skew, refined by
+    ``dates`` when given); skips the rest unread. ``headers`` of a type it cannot read are
+    noted, not raised on.
     """
 
-    def __init__(self, headers: object, now_us: int, names: frozenset[str]) -> None:
+    def __init__(
+        self, headers: object, now_us: int, names: frozenset[str],
+        dates: DateOffset | None = None,
+    ) -> None:
         self.now_us = now_us
+        self._dates = dates
         self.problems: list[str] = []
         self.raw: dict[str, list[object]] = {}
         self._names = names
@@ -241,7 +278,7 @@ class Reader:
 
     @property
     def skew_us(self) -> int:
-        """Local minus server clock, from ``Date``; 0 when unknown or within 2 s."""
+        """Local minus server clock, from ``Date``; 0 when unknown."""
         if self._skew_us is None:
             self._skew_us = 0
             dates = set()
@@ -257,5 +294,5 @@ class Reader:
                 self.note(f"date: {offset / _S:+.0f} s off the local clock; ignored")
             elif dates:
                 self.server_date_us = min(dates)
-                self._skew_us = offset if abs(offset) > _SKEW_MIN_US else 0
+                self._skew_us = offset if self._dates is None else self._dates.refine(offset)
         return self._skew_us

@@ -38,10 +38,12 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import NamedTuple, TypeAlias
 
-from governor.header_values import MAX_COUNT, Reader, decode_time, show
+from governor.header_values import MAX_COUNT, DateOffset, Reader, decode_time, show
 
 __all__ = [
     "DIALECTS",
+    "DateOffset",
+    "Dialect",
     "Headers",
     "Observation",
     "decode_time",
@@ -233,38 +235,41 @@ def _legacy(r: Reader) -> _Counter | None:
                               r.time("ratelimit-reset")))
 
 
-def mailersend(headers: Headers, now_us: int) -> Observation:
+def mailersend(headers: Headers, now_us: int, dates: DateOffset | None = None) -> Observation:
     """MailerSend: ``x-ratelimit-*`` per minute, ``retry-after``, ``x-apiquota-*`` daily."""
-    r = Reader(headers, now_us, _KNOWN)
+    r = Reader(headers, now_us, _KNOWN, dates)
     return _observe(r, _counter(r, _X_RATELIMIT, 60 * _S), _counter(r, _APIQUOTA))
 
 
-def lettr(headers: Headers, now_us: int) -> Observation:
+def lettr(headers: Headers, now_us: int, dates: DateOffset | None = None) -> Observation:
     """Lettr: ``X-RateLimit-*`` per second, ``Retry-After``, ``X-Daily-*``, ``X-Monthly-*``."""
-    r = Reader(headers, now_us, _KNOWN)
+    r = Reader(headers, now_us, _KNOWN, dates)
     return _observe(r, _counter(r, _X_RATELIMIT, _S), _counter(r, _DAILY), _counter(r, _MONTHLY))
 
 
-def sendmux(headers: Headers, now_us: int) -> Observation:
+def sendmux(headers: Headers, now_us: int, dates: DateOffset | None = None) -> Observation:
     """Sendmux: ``Retry-After`` (429, 503); ``X-RateLimit-*`` if sent, window unknown."""
-    r = Reader(headers, now_us, _KNOWN)
+    r = Reader(headers, now_us, _KNOWN, dates)
     return _observe(r, _counter(r, _X_RATELIMIT))
 
 
-def ietf(headers: Headers, now_us: int) -> Observation:
+def ietf(headers: Headers, now_us: int, dates: DateOffset | None = None) -> Observation:
     """IETF draft fields, else the older ``RateLimit-*`` headers; ``Retry-After``."""
-    r = Reader(headers, now_us, _KNOWN)
+    r = Reader(headers, now_us, _KNOWN, dates)
     return _observe(r, _structured(r) or _legacy(r))
 
 
-def generic(headers: Headers, now_us: int) -> Observation:
+def generic(headers: Headers, now_us: int, dates: DateOffset | None = None) -> Observation:
     """Every family this module knows; the first one that yields a value wins (see above)."""
-    r = Reader(headers, now_us, _KNOWN)
+    r = Reader(headers, now_us, _KNOWN, dates)
     rate = _structured(r) or _legacy(r) or _counter(r, _X_RATELIMIT)
     return _observe(r, rate, _counter(r, _DAILY) or _counter(r, _APIQUOTA), _counter(r, _MONTHLY))
 
 
-DIALECTS: Mapping[str, Callable[[Headers, int], Observation]] = MappingProxyType({
+Dialect: TypeAlias = Callable[[Headers, int, DateOffset | None], Observation]
+"""A dialect: ``(headers, now_us, dates)`` -> :class:`Observation` (see :func:`parse_headers`)."""
+
+DIALECTS: Mapping[str, Dialect] = MappingProxyType({
     "mailersend": mailersend,
     "lettr": lettr,
     "sendmux": sendmux,
@@ -273,12 +278,17 @@ DIALECTS: Mapping[str, Callable[[Headers, int], Observation]] = MappingProxyType
 })
 
 
-def parse_headers(dialect: str, headers: Headers, now_us: int) -> Observation:
-    """What a response's headers say, read in ``dialect`` (an unknown one reads as generic)."""
+def parse_headers(
+    dialect: str, headers: Headers, now_us: int, dates: DateOffset | None = None
+) -> Observation:
+    """What a response's headers say, read in ``dialect`` (an unknown one reads as generic).
+
+    ``dates`` (one per client of a server) refines the offset from the server's ``Date`` over
+    many responses (see :class:`~governor.header_values.DateOffset`)."""
     parse = DIALECTS.get(dialect.lower()) if isinstance(dialect, str) else None
     if parse is not None:
-        return parse(headers, now_us)
-    observation = generic(headers, now_us)
+        return parse(headers, now_us, dates)
+    observation = generic(headers, now_us, dates)
     note = f"unknown header dialect {str(dialect)[:40]!r}; read as generic"
     return dataclasses.replace(observation, problems=(note, *observation.problems))
 

@@ -8,12 +8,15 @@ make the mapping from token to key unguessable; the default only separates names
 In Redis an account's whole state is one hash, ``<prefix>:{<account key>}``: a decision is one
 script call that reads and writes that key with a few commands (TIME, HMGET, HSET), whatever the
 number of scopes, and the hash tag keeps anything else ever stored for the account in the same
-Cluster slot. Fields (integers; times in µs since the Unix epoch)::
+Cluster slot. Fields (integers; times in µs since the Unix epoch, on the Redis server's clock)::
 
     pause                       the account pause: no call before this time
-    quota.day                   the day number (epoch-aligned, ``now // day_us``) counted
+    quota.day                   the quota day counted (``(now - shift) // day_us``)
     quota.used                  calls spent that day
     quota.next_used             calls already booked on the following day
+    quota.shift                 where quota days start, µs past an epoch-aligned day (0: at
+                                00:00 UTC; a provider that states its reset moves it)
+    quota.seq                   every quota call ever granted (reconcile counts from it)
     <bucket>.tat                the bucket's theoretical arrival time (GCRA)
     <bucket>.pause              the bucket's pause
     <bucket>.interval           a learned emission interval in µs (0 or absent: the configured)

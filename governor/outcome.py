@@ -211,13 +211,15 @@ def _clean(text: str) -> str:
     return words if len(words) <= _MAX_MESSAGE else words[: _MAX_MESSAGE - 3] + "..."
 
 
-def quota_in_body(body: Body) -> tuple[int | None, int | None]:
-    """``(quota, remaining)`` from a quota endpoint's body, such as MailerSend's
-    ``GET /v1/api-quota`` (``{"quota": 100000, "remaining": 99000, "reset": ...}``), or
-    ``(None, None)``. Never raises; anything but a non-negative whole number is ignored."""
+def quota_in_body(body: Body) -> tuple[int | None, int | None, str | None]:
+    """``(quota, remaining, reset)`` from a quota endpoint's body, such as MailerSend's
+    ``GET /v1/api-quota`` (``{"quota": 100000, "remaining": 99000, "reset":
+    "2026-11-24T00:00:00Z"}``; the reset as written, to be read like a header's), or
+    ``(None, None, None)``. Never raises; a count that is not a non-negative whole number, or a
+    reset that is not a short text, is ignored."""
     data, _ = _read(body)
     if data is None:
-        return None, None
+        return None, None, None
 
     def count(name: str) -> int | None:
         value = data.get(name)
@@ -226,4 +228,7 @@ def quota_in_body(body: Body) -> tuple[int | None, int | None]:
         return value
 
     remaining = count("remaining")
-    return (count("quota"), remaining) if remaining is not None else (None, None)
+    if remaining is None:
+        return None, None, None
+    reset = data.get("reset")
+    return count("quota"), remaining, reset if isinstance(reset, str) and len(reset) < 64 else None

@@ -7,7 +7,7 @@ texts map to the scopes a call spends. Pure and cached.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from governor.engine import BucketSpec, CallSpec, QuotaSpec
 from governor.errors import ConfigError
@@ -19,14 +19,23 @@ if TYPE_CHECKING:
 
     from governor.profile import ResolvedProfile
 
-__all__ = ["Policy"]
+__all__ = ["HeaderTime", "Policy"]
+
+HeaderTime = Literal["provider", "real"]
+"""How a response's times are read when a provider minute is not 60 real seconds."""
 
 
 class Policy:
     """Bucket rates, an optional daily quota and the routes that spend them.
 
     ``time_scale`` is how many real seconds a provider minute lasts (60 in production; a demo
-    may run a minute in 6 s). How responses are reconciled: ``dialect`` names the header
+    may run a minute in 6 s). ``header_time`` says how a response's times are read at another
+    scale: ``"provider"`` (the default; the provider's clock runs ``60 / time_scale`` times as
+    fast as ours, like the built-in mock's: every delay, reset and window it states is in
+    provider seconds and is scaled by ``time_scale / 60``, its instants read relative to its
+    own ``Date``) or ``"real"`` (they are real seconds and real instants, read as written; only
+    the configured limits are scaled). At 60 both read the same.
+    How responses are reconciled: ``dialect`` names the header
     dialect (:mod:`governor.headers`), ``max_pause_s`` caps any pause a response can impose,
     and ``relax_after`` is how many responses showing the configured limit again lift a learned
     lower one (0: never). ``headroom`` leaves that fraction of every rate unused (0.01: calls
@@ -46,6 +55,7 @@ class Policy:
         max_pause_s: float = 900.0,
         relax_after: int = 3,
         headroom: float = 0.0,
+        header_time: HeaderTime = "provider",
     ) -> None:
         if not time_scale > 0:
             raise ConfigError(f"time_scale must be a positive number of seconds, not {time_scale}")
@@ -57,6 +67,8 @@ class Policy:
             raise ConfigError("max_pause_s must be positive and relax_after at least 0")
         if not 0 <= headroom < 0.5:
             raise ConfigError(f"headroom is a fraction in [0, 0.5), not {headroom}")
+        if header_time not in ("provider", "real"):
+            raise ConfigError(f"header_time is 'provider' or 'real', not {header_time!r}")
         self.name = name
         self.dialect = dialect
         self.max_pause_s = max_pause_s
@@ -64,6 +76,11 @@ class Policy:
         self.headroom = headroom
         # Rates are spaced by scale * (1 + headroom); quota days by scale alone.
         self.rate_scale = time_scale / 60.0 * (1.0 + headroom)
+        self.header_time = header_time
+        # Real seconds per second a response states (see header_time), and per second of a
+        # window it states, headroom included (a learned limit is spaced like a configured one).
+        self.header_factor = time_scale / 60.0 if header_time == "provider" else 1.0
+        self.window_scale = self.header_factor * (1.0 + headroom)
         self.buckets = dict(buckets)
         self.quota = quota
         self.time_scale = time_scale
@@ -97,6 +114,7 @@ class Policy:
         max_pause_s: float = 900.0,
         relax_after: int = 3,
         headroom: float = 0.0,
+        header_time: HeaderTime = "provider",
     ) -> Policy:
         """The policy of a resolved profile (provider, plan, reputation)."""
         quota = resolved.quota
@@ -116,6 +134,7 @@ class Policy:
             max_pause_s=max_pause_s,
             relax_after=relax_after,
             headroom=headroom,
+            header_time=header_time,
         )
 
     @classmethod

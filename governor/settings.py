@@ -68,6 +68,11 @@ class GovernorSettings(BaseSettings):
         60.0, gt=0, le=86_400, allow_inf_nan=False,
         description="Real seconds a provider minute lasts (60; less for demos and tests).",
     )
+    header_time: Literal["provider", "real"] = Field(
+        "provider", description="How response times are read when time_scale is not 60: "
+        "'provider' (delays, resets and windows are provider seconds, scaled to real time), "
+        "or 'real' (they are real seconds and real instants, read as written).",
+    )
     priority_reserve: str = Field(
         "0", description="Daily quota held for high priority calls: a count or a percentage."
     )
@@ -191,6 +196,7 @@ class GovernorSettings(BaseSettings):
         return Policy.from_profile(
             resolved,
             time_scale=self.time_scale,
+            header_time=self.header_time,
             quota_reserve=self.reserve_calls(resolved),
             max_pause_s=self.max_pause_s,
             relax_after=self.relax_after,

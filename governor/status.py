@@ -41,6 +41,7 @@ class Snapshot:
     quota_used: int = 0
     quota_next_used: int = 0
     buckets: dict[str, BucketSnapshot] = field(default_factory=dict)
+    quota_shift_us: int = 0
 
 
 def describe(snapshot: Snapshot, policy: Policy) -> dict[str, Any]:
@@ -68,15 +69,17 @@ def describe(snapshot: Snapshot, policy: Policy) -> dict[str, Any]:
     quota: dict[str, Any] | None = None
     if policy.quota is not None:
         day_us = round(86_400 * scale * _US)
-        today = now // day_us
-        used = snapshot.quota_used if snapshot.quota_day == today else (
+        shift = snapshot.quota_shift_us
+        today = (now - shift) // day_us
+        used = snapshot.quota_used if snapshot.quota_day >= today else (
             snapshot.quota_next_used if snapshot.quota_day + 1 == today else 0)
         quota = {
             "limit": policy.quota.limit,
             "reserve": policy.quota.reserve,
             "used": used,
             "remaining": policy.quota.limit - used,
-            "resets_in_s": ((today + 1) * day_us - now) / _US,
+            "resets_in_s": ((today + 1) * day_us + shift - now) / _US,
+            "day_shift_s": shift / _US,
         }
     return {
         "policy": policy.name,
@@ -109,4 +112,5 @@ def from_hash(now_us: int, fields: Mapping[bytes | str, bytes | str]) -> Snapsho
         values.get("quota.next_used", 0),
         {n: BucketSnapshot(b.get("tat", 0), b.get("pause", 0), b.get("interval", 0))
          for n, b in buckets.items()},
+        values.get("quota.shift", 0),
     )

@@ -75,12 +75,12 @@ class FallbackBackend:
         fb = self._fb
         if fb.use_primary():
             debit = fb.take_debit(account, spec, self.clock.now_us())
-            with fb.asking(account, debit):
+            with fb.asking(account, debit, spec):
                 decision = self.primary.decide(
                     account, spec, cost, high_priority, max_wait_us,
                     adjustment if debit is None else with_debit(adjustment, debit),
                 )
-                fb.succeeded(account, spec, decision)
+                fb.succeeded(account, decision)
                 return decision
         return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment)
 
@@ -161,12 +161,12 @@ class AsyncFallbackBackend:
         fb = self._fb
         if fb.use_primary():
             debit = fb.take_debit(account, spec, self.clock.now_us())
-            with fb.asking(account, debit):
+            with fb.asking(account, debit, spec):
                 decision = await self.primary.decide(
                     account, spec, cost, high_priority, max_wait_us,
                     adjustment if debit is None else with_debit(adjustment, debit),
                 )
-                fb.succeeded(account, spec, decision)
+                fb.succeeded(account, decision)
                 return decision
         return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment)
 

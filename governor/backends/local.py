@@ -6,19 +6,22 @@ process's share of every limit (each divided by ``fleet_size``) in a
 :class:`~governor.backends.memory.MemoryBackend`.
 
 The daily quota across a degraded spell
-    Every shared decision reports the day's quota count (``Decision.quota_used``); the last one
-    per account is kept. A degraded process may then spend only its share of what the fleet
-    had left (``(limit - used) // fleet_size``), not a fresh share of the whole day, so a quota
-    already spent stays spent while Redis is away. What it spends locally is counted, and
-    written back with the first shared decision after the outage (an
-    :class:`~governor.reconcile.Adjustment` ``quota_debit``, in the same script call, plus the
-    last count seen as a floor, which restores a count a restarted Redis lost). Only today's
-    spend is written back; a debit whose reply was lost is not sent again (it may have
-    counted); a debit that meets the provider's own count of the day (from a response's quota
-    headers) gives way to it, as that count holds the calls already. The provider's quota
+    Every shared decision reports the day's quota count (``Decision.quota_used``) and when that
+    day ends (``quota_reset_us``, on the backend's clock, kept as a time left on this process's
+    clock); the last one per account is kept while its day lasts. A degraded process may then
+    spend only its share of what the fleet had left (``(limit - used) // fleet_size``), not a
+    fresh share of the whole day, so a quota already spent stays spent while Redis is away.
+    What it spends locally is counted, and written back with the first shared decision after
+    the outage (an :class:`~governor.reconcile.Adjustment` ``quota_debit``, in the same script
+    call, plus the last count seen as a floor, which restores a count a restarted Redis lost).
+    Only today's spend is written back; a debit whose reply was lost is not sent again (it may
+    have counted); a debit that meets the provider's own count of the day (from a response's
+    quota headers) gives way to it, as that count holds the calls already. The provider's quota
     headers correct either way at the next response.
     Until every process has written its spend back, the others do not know it: if the quota
     runs out in that moment, up to ``fleet_size - 1`` calls go over it.
+    The local share counts calendar days on this process's clock (a provider's stated reset
+    moves the shared day, not the share's).
 """
 
 from __future__ import annotations
@@ -63,15 +66,16 @@ def with_debit(adjustment: Adjustment | None, debit: Adjustment) -> Adjustment:
     """``adjustment`` (from reconcile, or none) with a write-back of local quota spend."""
     if adjustment is None:
         return debit
-    if adjustment.quota_day > debit.quota_day:  # a newer day than the debit's: it is moot
+    if adjustment.quota_reset_us:  # the provider names its day: its news wins whole
         return adjustment
-    if adjustment.quota_day == debit.quota_day and adjustment.quota_used_floor > 0:
+    if adjustment.quota_used_floor > 0 or adjustment.quota_base is not None:
         # The provider's own count of the day, read from a response: it already holds the
         # calls this process sent on its own, so adding the debit would count them twice.
         return replace(adjustment, quota_used_floor=max(adjustment.quota_used_floor,
                                                         debit.quota_used_floor))
     return replace(adjustment, quota_used_floor=debit.quota_used_floor,
-                   quota_day=debit.quota_day, quota_debit=debit.quota_debit)
+                   quota_debit=debit.quota_debit, sent_at_us=max(adjustment.sent_at_us,
+                                                                 debit.sent_at_us))
 
 
 class LocalFallback:
@@ -93,8 +97,9 @@ class LocalFallback:
         self.stats = FallbackStats()
         self._specs: dict[CallSpec, CallSpec] = {}
         self._local_marks: OrderedDict[tuple[int, ...], None] = OrderedDict()
-        # Per account: (quota day, count) the shared state last reported, the one carried
-        # into the local state, and per quota day the calls spent locally, not yet written back.
+        # Per account: (until when on this clock, count) of the quota day the shared state
+        # last reported, the one carried into the local state, and per local (calendar) quota
+        # day the calls spent locally, not yet written back.
         self._shared: dict[str, tuple[int, int]] = {}
         self._carried: dict[str, tuple[int, int]] = {}
         self._debits: dict[str, dict[int, int]] = {}
@@ -103,18 +108,20 @@ class LocalFallback:
     def use_primary(self) -> bool:
         return self.breaker.allow(self.clock.monotonic())
 
-    def asking(self, account: str = "", debit: Adjustment | None = None) -> _Asking:
+    def asking(
+        self, account: str = "", debit: Adjustment | None = None, spec: CallSpec | None = None
+    ) -> _Asking:
         """Around one call to the primary (of either face): a :class:`BackendError` is
-        counted and swallowed, so the caller goes on to decide locally (and a debit the
-        primary surely did not apply is kept); a cancel or an interrupt frees the breaker's
-        probe, if the call was it, and goes on up."""
-        return _Asking(self, account, debit)
+        counted and swallowed, so the caller goes on to decide locally (and a debit, taken for
+        ``spec``, that the primary surely did not apply is kept); a cancel or an interrupt
+        frees the breaker's probe, if the call was it, and goes on up."""
+        return _Asking(self, account, debit, spec)
 
-    def succeeded(self, account: str = "", spec: CallSpec | None = None,
-                  decision: Decision | None = None) -> None:
+    def succeeded(self, account: str = "", decision: Decision | None = None) -> None:
         """The primary answered (with ``decision``, for a decide)."""
-        if decision is not None and decision.quota_used >= 0 and spec and spec.quota:
-            self._shared[account] = (decision.now_us // spec.quota.day_us, decision.quota_used)
+        if decision is not None and decision.quota_used >= 0 and decision.quota_reset_us > 0:
+            left_us = decision.quota_reset_us - decision.now_us  # of the day, on any clock
+            self._shared[account] = (self.clock.now_us() + left_us, decision.quota_used)
         if self.breaker.success():
             log.warning("governor: the shared backend is back; decisions are shared again")
 
@@ -157,12 +164,12 @@ class LocalFallback:
         share: a learned interval times the fleet size, a quota count as the share's count."""
         n, adj = self.fleet_size, adjustment
         if n == 1:
-            return adj
+            return replace(adj, quota_base=None, quota_reset_us=0)  # see the module docstring
         floor = adj.quota_used_floor
         if floor and spec.quota is not None:
             floor = self._share_floor(spec, floor)
         return replace(adj, interval_us=adj.interval_us * n, quota_used_floor=floor,
-                       quota_debit=0)
+                       quota_base=None, quota_reset_us=0, quota_debit=0)
 
     def apply_local(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
         self.local.apply(account, self.local_spec(spec), self.local_adjustment(spec, adjustment))
@@ -174,11 +181,11 @@ class LocalFallback:
         q = spec.quota
         if known is None or q is None or self._carried.get(account) == known:
             return
-        day, used = known
-        if day == now_us // q.day_us:
+        until_us, used = known
+        if now_us < until_us:
             floor = self._share_floor(spec, used)
             self.local.apply(account, self.local_spec(spec),
-                             Adjustment(0, quota_used_floor=floor, quota_day=day))
+                             Adjustment(now_us, quota_used_floor=floor))
         self._carried[account] = known  # after the floor: no thread decides before it is in
 
     def _count_local(self, account: str, day: int, cost: int) -> None:
@@ -205,13 +212,16 @@ class LocalFallback:
         if calls <= 0:
             return None
         known = self._shared.get(account)
-        floor = known[1] if known is not None and known[0] == today else 0
-        return Adjustment(0, quota_used_floor=floor, quota_day=today, quota_debit=calls)
+        floor = known[1] if known is not None and now_us < known[0] else 0
+        return Adjustment(now_us, quota_used_floor=floor, quota_debit=calls, stamp_us=now_us)
 
-    def debit_failed(self, account: str, debit: Adjustment | None, exc: BackendError) -> None:
+    def debit_failed(self, account: str, debit: Adjustment | None, spec: CallSpec | None,
+                     exc: BackendError) -> None:
         """Keep a debit the primary surely did not apply, for the next shared decision."""
-        if debit is not None and isinstance(exc, BackendUnavailable):
-            self._count_local(account, debit.quota_day, debit.quota_debit)
+        if debit is not None and spec is not None and spec.quota is not None and isinstance(
+                exc, BackendUnavailable):
+            day = debit.sent_at_us // spec.quota.day_us
+            self._count_local(account, day, debit.quota_debit)
 
     def decide(
         self,
@@ -269,10 +279,11 @@ class LocalFallback:
 class _Asking:
     """The context of :meth:`LocalFallback.asking` (a class: it is on every shared call)."""
 
-    __slots__ = ("_account", "_debit", "_fb")
+    __slots__ = ("_account", "_debit", "_fb", "_spec")
 
-    def __init__(self, fb: LocalFallback, account: str, debit: Adjustment | None) -> None:
-        self._fb, self._account, self._debit = fb, account, debit
+    def __init__(self, fb: LocalFallback, account: str, debit: Adjustment | None,
+                 spec: CallSpec | None) -> None:
+        self._fb, self._account, self._debit, self._spec = fb, account, debit, spec
 
     def __enter__(self) -> None:
         return None
@@ -287,7 +298,7 @@ class _Asking:
             return False
         if isinstance(exc, BackendError):
             self._fb.failed(exc)
-            self._fb.debit_failed(self._account, self._debit, exc)
+            self._fb.debit_failed(self._account, self._debit, self._spec, exc)
             return True
         self._fb.breaker.abandon()
         return False

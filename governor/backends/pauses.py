@@ -1,11 +1,12 @@
 """Pause announcements: a thread that hears the pauses other processes set on an account.
 
-A reconcile that pauses the fleet (a 429's ``Retry-After``) is published by ``acquire.lua``
-on ``<account key>:pauses`` as ``"<until µs> <bucket>"``; workers asleep on slots granted
-earlier hear it here and wait it out. Best effort: a lost notice only means a call may meet
-the provider's 429. :class:`PauseWatcher` is a daemon thread (sync backend);
-:class:`AsyncPauseWatcher` a task on the asyncio backend's loop. Both reconnect after a
-failure and stop when their backend closes.
+A reconcile that pauses the fleet (a 429's ``Retry-After``) is published by ``acquire.lua`` on
+``<account key>:pauses`` as ``"<µs from now> <bucket>"`` (how long the pause lasts on the
+server's clock, so a listener with a skewed clock still hears it right); workers asleep on
+slots granted earlier hear it here and decide again when they wake. Best effort: a lost notice
+only means a call may meet the provider's 429. :class:`PauseWatcher` is a daemon thread (sync
+backend); :class:`AsyncPauseWatcher` a task on the asyncio backend's loop. Both reconnect after
+a failure and stop when their backend closes.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ log = logging.getLogger("governor")
 
 
 def pause_news(data: object, on_pause: Callable[[str, int], None]) -> None:
-    """Hand a published "<until µs> <bucket>" to ``on_pause``; ignore anything else."""
+    """Hand a published "<µs from now> <bucket>" to ``on_pause(bucket, delay_us)``; ignore
+    anything else."""
     text = data.decode(errors="replace") if isinstance(data, bytes) else str(data)
-    until, _, bucket = text.partition(" ")
-    if until.isdigit():
-        on_pause(bucket, int(until))
+    delay, _, bucket = text.partition(" ")
+    if delay.isdigit():
+        on_pause(bucket, int(delay))
 
 
 class PauseWatcher(threading.Thread):

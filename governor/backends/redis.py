@@ -156,8 +156,9 @@ class RedisBackend:
         return from_hash(now_us, fields)
 
     def watch_pauses(self, account: str, on_pause: Callable[[str, int], None]) -> None:
-        """Call ``on_pause(bucket, until_us)`` (``""``: the account) whenever any process sets
-        a pause on ``account``, so callers asleep on earlier slots wait it out. One background
+        """Call ``on_pause(bucket, delay_us)`` (``""``: the account; ``delay_us`` how long the
+        pause lasts from now) whenever any process sets a pause on ``account``, so callers
+        asleep on earlier slots decide again when they wake. One background
         thread per account, stopped by :meth:`close`; best effort (a lost notice only means a
         call may meet the provider's 429). Not on Redis Cluster."""
         if self._pool is None or account in self._watchers:

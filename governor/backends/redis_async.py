@@ -126,7 +126,7 @@ class AsyncRedisBackend:
         return from_hash(now_us, fields)
 
     def watch_pauses(self, account: str, on_pause: Callable[[str, int], None]) -> None:
-        """Call ``on_pause(bucket, until_us)`` (``""``: the account) whenever any process sets
+        """Call ``on_pause(bucket, delay_us)`` (``""``: the account) whenever any process sets
         a pause on ``account``; see :meth:`RedisBackend.watch_pauses`. One task per account on
         the running loop, stopped by :meth:`aclose`. Not on Redis Cluster."""
         if self._pool is None or account in self._watchers:

@@ -69,8 +69,10 @@ def _int(value: int) -> bytes:
 
 _EMPTY = _bulk(b"")
 # The account-wide fields of the state hash (see ``keys``), in the order acquire.lua reads them.
-_FIELDS = [_bulk(f) for f in (b"pause", b"quota.day", b"quota.used", b"quota.next_used")]
-_FIELDS.append(_bulk(b"expires"))
+_FIELDS = [
+    _bulk(f) for f in (b"pause", b"quota.day", b"quota.used", b"quota.next_used", b"expires",
+                       b"quota.shift", b"quota.seq")
+]
 _ONE = _int(1)
 _ZERO = _int(0)
 
@@ -137,7 +139,7 @@ class Plan(Target):
     def __init__(self, prefix: str, account: str, spec: CallSpec) -> None:
         super().__init__(ACQUIRE, account, account_key(prefix, account))
         self.spec = spec
-        self.head = ACQUIRE.head(self.key, 13 + 6 * len(spec.buckets))
+        self.head = ACQUIRE.head(self.key, 15 + 6 * len(spec.buckets))
         q = spec.quota
         static = [_int(q.day_us), _int(q.limit), _int(q.reserve)] if q else [_ZERO, _ZERO, _ZERO]
         static += _FIELDS
@@ -154,9 +156,11 @@ class Plan(Target):
 
 def _adjustment(plan: Plan, adj: Adjustment) -> bytes:
     """ARGV[5] of acquire.lua: the adjustment's fields that ``engine.apply`` reads."""
+    base = adj.quota_base
     return _bulk(
-        b"%d %d %d %d %d %d %d %d %d %d %d"
+        b"%d %d %d %d %d %d %d %d %d %d %d %d %d %d"
         % (
+            adj.stamp_us,
             adj.sent_at_us,
             plan.index.get(adj.bucket, 0),
             adj.min_tat_us,
@@ -165,7 +169,9 @@ def _adjustment(plan: Plan, adj: Adjustment) -> bytes:
             adj.bucket_pause_us,
             adj.account_pause_us,
             adj.quota_used_floor,
-            adj.quota_day,
+            base is not None,
+            base or 0,
+            adj.quota_reset_us,
             adj.relax_after,
             max(adj.quota_debit, 0),
         )
@@ -227,7 +233,7 @@ class Calls:
     def decision(plan: Plan, reply: bytes | str, route: str, cost: int) -> Decision:
         """The decision of an acquire reply (see the reply shape in ``acquire.lua``)."""
         r = list(map(int, reply.split()))
-        n = (len(r) - 8) >> 1
+        n = (len(r) - 10) >> 1
         return Decision(
             r[0] == 1,
             r[1],
@@ -235,13 +241,15 @@ class Calls:
             plan.scopes[r[3] + 2],
             r[4],
             r[5],
-            tuple(r[8 : 8 + n]),
-            tuple(r[8 + n :]),
+            tuple(r[10 : 10 + n]),
+            tuple(r[10 + n :]),
             r[6],
             route,
             cost,
             False,
             r[7],
+            r[8],
+            r[9],
         )
 
     def refund(

@@ -1,10 +1,17 @@
 -- acquire.lua: decide one call over every scope it spends from, and spend only if allowed.
--- The maths is governor.engine.decide, step for step; the conformance suite holds them equal.
+-- The maths is governor.engine.decide and governor.engine.apply, step for step; the
+-- conformance suite and a property test hold them equal.
+--
+-- Whose clock: every instant stored here is on this server's TIME (ARGV[1] replaces it in
+-- tests only). An adjustment's instants come planned on a worker's clock, stamped with that
+-- clock's reading; they are moved by (now - stamp) before anything is compared or stored.
 --
 -- KEYS[1]     the account's state, one hash (layout in governor/keys.py):
 --               pause                           account pause-until (µs epoch)
---               quota.day, quota.used,          the day number counted, calls spent that day,
+--               quota.day, quota.used,          the quota day counted, calls spent that day,
 --               quota.next_used                 calls already booked on the next day
+--               quota.shift                     where quota days start (µs past an epoch day)
+--               quota.seq                       every quota call ever granted
 --               <bucket>.tat, <bucket>.pause,   per bucket: theoretical arrival time and
 --               <bucket>.interval               pause-until (µs epoch), learned interval (µs)
 --               expires                         when the key's TTL runs out (µs epoch)
@@ -12,48 +19,54 @@
 -- ARGV[2]     cost (tokens, >= 1); 0 = apply the adjustment only and decide nothing
 -- ARGV[3]     1 = high priority (may spend the quota's reserve), 0 = normal
 -- ARGV[4]     max wait (µs): deny when the grant is further from now than this
--- ARGV[5]     a reconcile adjustment to apply first (governor.engine.apply), or "": eleven
---             integers separated by spaces: sent_at (µs epoch), bucket (its index i, or 0),
+-- ARGV[5]     a reconcile adjustment to apply first (governor.engine.apply), or "": fourteen
+--             integers separated by spaces: stamp (µs, the planning clock's now; 0 = the
+--             instants are on this clock), sent_at (µs epoch), bucket (its index i, or 0),
 --             min_tat (µs epoch), interval (µs), relax (1/0), bucket_pause (µs epoch),
---             account_pause (µs epoch), quota_used_floor (calls), quota_day, relax_after,
---             quota_debit (calls to add after the floor)
+--             account_pause (µs epoch), quota_used_floor (calls), quota_base known (1/0),
+--             quota_base (calls), quota_reset (µs epoch), relax_after, quota_debit (calls);
+--             an instant of 0 means "none"
 -- ARGV[6]     quota day length (µs); 0 = the call spends no quota (ARGV[7..8] ignored)
 -- ARGV[7]     quota limit (calls per day)
 -- ARGV[8]     quota reserve (calls held back for high priority)
--- ARGV[9..13] the names of the fields pause, quota.day, quota.used, quota.next_used, expires
--- ARGV[11+3i], ARGV[12+3i], ARGV[13+3i]
+-- ARGV[9..15] the names of the fields pause, quota.day, quota.used, quota.next_used, expires,
+--             quota.shift, quota.seq
+-- ARGV[13+3i], ARGV[14+3i], ARGV[15+3i]
 --             bucket i (i = 1..n): the names of its fields <name>.tat, .pause, .interval
---             (ARGV[9..13+3n] go to one HMGET as they are; they never change)
--- ARGV[11+3n+3i]  bucket i: configured emission interval (µs per token)
--- ARGV[12+3n+3i]  bucket i: burst (tokens)
--- ARGV[13+3n+3i]  bucket i: limit (tokens per period; only sizes the TTL)
+--             (ARGV[9..15+3n] go to one HMGET as they are; they never change)
+-- ARGV[13+3n+3i]  bucket i: configured emission interval (µs per token)
+-- ARGV[14+3n+3i]  bucket i: burst (tokens)
+-- ARGV[15+3n+3i]  bucket i: limit (tokens per period; only sizes the TTL)
 --
 -- Reply: one string of integers separated by spaces (cheaper to read than an array):
 --   allowed (1/0), now_us, wait_us, scope, remaining, reset_us, quota_day, quota_used,
---   mark_1..mark_n, prior_1..prior_n
+--   quota_seq, quota_reset, mark_1..mark_n, prior_1..prior_n
 --   scope: i >= 1 = bucket i, -1 = the account pause, -2 = the quota, 0 = none (no scopes).
 --   mark_i / prior_i: bucket i's tat after / before the call (for a refund). A denial has
 --   quota_day -1 and no marks or priors; so does the quota_day of a call that spends no quota.
---   quota_used: the quota's count for today (the day of now) after the call, allowed or not;
---   -1 when the call spends no quota.
+--   quota_used, quota_seq, quota_reset: the quota's count for today (the day of now), its
+--   grant sequence, and when today ends, after the call, allowed or not; -1 when the call
+--   spends no quota.
 --   With cost 0 (apply only) the reply is "".
 --
 -- Side effects: an adjustment is applied (and written) first, whatever the decision; a pause it
--- raises is published on the channel KEYS[1] .. ':pauses' as "<until µs> <bucket>" (no bucket:
--- the account), best effort (an ACL without PUBLISH only loses the notice); it only
+-- raises is published on the channel KEYS[1] .. ':pauses' as "<µs from now> <bucket>" (no
+-- bucket: the account), best effort (an ACL without PUBLISH only loses the notice); it only
 -- ever tightens, except that a learned interval relaxes after `relax_after` responses showed
--- the configured limit again (the fields <bucket>.learned_at and .relax count them). Then the
+-- the configured limit again (the fields <bucket>.learned_at and .relax count them), and that
+-- a provider's stated quota day replaces the account's (governor.engine._apply_quota). Then the
 -- decision spends only when allowed (a denial writes nothing more). Each bucket's tat moves to
--- max(tat, grant) + cost * interval; the quota adds cost to the day of the grant. The key's
--- TTL is extended, never shortened, to when every part of the state is dead: a bucket once a
--- call of up to `limit` tokens could go at once and its pause is over, the quota past the end
--- of the following day. It is extended with some slack, so most calls skip the PEXPIRE.
+-- max(tat, grant) + cost * interval; the quota adds cost to the day of the grant and to seq.
+-- The key's TTL is extended, never shortened, to when every part of the state is dead: a bucket
+-- once a call of up to `limit` tokens could go at once and its pause is over, the quota past
+-- the end of the following day. It is extended with some slack, so most calls skip the PEXPIRE.
 -- Numbers are Lua doubles: every value stays an integer below 2^53, and is formatted with
 -- %d (a C long: 64 bits wherever Redis runs), never left to Lua's 14-digit default.
 
 local MARGIN_US = 5000000 -- the key outlives its state by 5 s at least ...
 local SLACK_US = 60000000 -- ... and by up to 65 s, so that the TTL is rarely rewritten
 local NO_LIMIT = 1125899906842624 -- 2^50, governor.engine.NO_LIMIT_US
+local TOLERANCE_US = 2000000 -- governor.engine.RESET_TOLERANCE_US
 local tonumber, floor, fmt = tonumber, math.floor, string.format
 
 -- Python's a // b for integers, exact: the float quotient is corrected by one either way.
@@ -67,6 +80,16 @@ local function floordiv(a, b)
   return q
 end
 
+-- The quota counts for (today, tomorrow) of a state counting `day` (governor.engine).
+local function counts(day, used, used_next, today)
+  if day >= today then
+    return used, used_next
+  elseif day + 1 == today then
+    return used_next, 0
+  end
+  return 0, 0
+end
+
 local key = KEYS[1]
 local now
 if ARGV[1] ~= '' then
@@ -78,24 +101,31 @@ end
 local cost = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[4])
 local day_us = tonumber(ARGV[6])
-local n = (#ARGV - 13) / 6
-local state = redis.call('HMGET', key, unpack(ARGV, 9, 13 + 3 * n))
+local n = (#ARGV - 15) / 6
+local state = redis.call('HMGET', key, unpack(ARGV, 9, 15 + 3 * n))
 
 if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.apply
   local a = {}
   for x in string.gmatch(ARGV[5], '%S+') do
     a[#a + 1] = tonumber(x)
   end
-  local sent_at, i, min_tat, interval, relax, bucket_pause, account_pause, used_floor, q_day,
-    relax_after, debit = unpack(a)
+  local stamp, sent_at, i, min_tat, interval, relax, bucket_pause, account_pause, used_floor,
+    base_known, base, q_reset, relax_after, debit = unpack(a)
+  local moved = 0
+  if stamp ~= 0 then
+    moved = now - stamp
+  end
+  if sent_at ~= 0 then
+    sent_at = sent_at + moved
+  end
   local writes, dead_at, news = {}, now, {}
   if i > 0 then
     local j = 3 * i
-    local name = string.sub(ARGV[11 + j], 1, -5) -- '<name>.tat' without '.tat'
+    local name = string.sub(ARGV[13 + j], 1, -5) -- '<name>.tat' without '.tat'
     local more = redis.call('HMGET', key, name .. '.learned_at', name .. '.relax')
     local learned, learned_at, relaxed =
-      tonumber(state[j + 5] or 0), tonumber(more[1] or 0), tonumber(more[2] or 0)
-    local configured = tonumber(ARGV[11 + 3 * n + j])
+      tonumber(state[j + 7] or 0), tonumber(more[1] or 0), tonumber(more[2] or 0)
+    local configured = tonumber(ARGV[13 + 3 * n + j])
     if interval > configured and interval > learned then
       learned, learned_at, relaxed = interval, sent_at, 0
     elseif relax == 1 and learned ~= 0 and relax_after ~= 0 and sent_at > learned_at then
@@ -104,42 +134,75 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
         learned, learned_at, relaxed = 0, 0, 0
       end
     end
-    local tat = math.max(tonumber(state[j + 3] or 0), min_tat)
-    local paused = math.max(tonumber(state[j + 4] or 0), bucket_pause)
-    if paused > tonumber(state[j + 4] or 0) then
-      news[#news + 1] = fmt('%d ', paused) .. name
+    local tat = tonumber(state[j + 5] or 0)
+    if min_tat ~= 0 then
+      tat = math.max(tat, min_tat + moved)
     end
-    state[j + 3], state[j + 4], state[j + 5] = tat, paused, learned
-    writes = {ARGV[11 + j], fmt('%d', tat), ARGV[12 + j], fmt('%d', paused), ARGV[13 + j],
+    local was_paused = tonumber(state[j + 6] or 0)
+    local paused = was_paused
+    if bucket_pause ~= 0 then
+      paused = math.max(paused, bucket_pause + moved)
+    end
+    if paused > was_paused then
+      news[#news + 1] = fmt('%d ', paused - now) .. name
+    end
+    state[j + 5], state[j + 6], state[j + 7] = tat, paused, learned
+    writes = {ARGV[13 + j], fmt('%d', tat), ARGV[14 + j], fmt('%d', paused), ARGV[15 + j],
       fmt('%d', learned), name .. '.learned_at', fmt('%d', learned_at), name .. '.relax',
       fmt('%d', relaxed)}
-    local limit, burst = tonumber(ARGV[13 + 3 * n + j]), tonumber(ARGV[12 + 3 * n + j])
+    local limit, burst = tonumber(ARGV[15 + 3 * n + j]), tonumber(ARGV[14 + 3 * n + j])
     dead_at = math.max(dead_at, paused,
       tat + math.max(limit - burst, 0) * math.max(learned, configured))
   end
-  if day_us > 0 and q_day >= 0 and q_day == floordiv(now, day_us) then
-    local day, used, used_next =
-      tonumber(state[2] or 0), tonumber(state[3] or 0), tonumber(state[4] or 0)
-    if day < q_day then
-      if day + 1 == q_day then
-        used, used_next = used_next, 0
+  local has_quota = used_floor > 0 or base_known == 1 or q_reset ~= 0 or debit > 0
+  if day_us > 0 and has_quota then -- governor.engine._apply_quota
+    local day, used, used_next, shift, seq = tonumber(state[2] or 0), tonumber(state[3] or 0),
+      tonumber(state[4] or 0), tonumber(state[6] or 0), tonumber(state[7] or 0)
+    local today = floordiv(now - shift, day_us)
+    if day < today then
+      used, used_next = counts(day, used, used_next, today)
+      day = today
+    end
+    local current = true
+    if q_reset ~= 0 then
+      local stated = q_reset + moved
+      if not (now < stated and stated <= now + day_us + TOLERANCE_US) then
+        current = false -- a day already over (a stale response), or no day at all
       else
-        used, used_next = 0, 0
+        local ours = (today + 1) * day_us + shift
+        if not (ours - TOLERANCE_US <= stated and stated <= ours) then
+          if math.abs(stated - ours) > TOLERANCE_US then -- another day than ours
+            if stated > ours then
+              used, used_next = used + used_next, 0
+            end
+            if used_floor > 0 or base_known == 1 then
+              used = 0
+            end
+          end
+          shift = stated - floordiv(stated, day_us) * day_us
+          day = floordiv(now - shift, day_us)
+        end
       end
-      day = q_day
+    elseif floordiv((sent_at ~= 0 and sent_at or now) - shift, day_us) ~= today then
+      current = false
     end
-    if used_floor > used then
-      used = used_floor
+    if current then
+      local seen = used_floor
+      if base_known == 1 and seq + base > seen then
+        seen = seq + base
+      end
+      used = math.max(used, seen) + math.max(debit, 0)
+      state[2], state[3], state[4], state[6] = day, used, used_next, shift
+      writes[#writes + 1], writes[#writes + 2] = 'quota.day', fmt('%d', day)
+      writes[#writes + 1], writes[#writes + 2] = 'quota.used', fmt('%d', used)
+      writes[#writes + 1], writes[#writes + 2] = 'quota.next_used', fmt('%d', used_next)
+      writes[#writes + 1], writes[#writes + 2] = 'quota.shift', fmt('%d', shift)
+      dead_at = math.max(dead_at, (day + 2) * day_us + shift)
     end
-    used = used + debit
-    state[2], state[3], state[4] = day, used, used_next
-    writes[#writes + 1], writes[#writes + 2] = 'quota.day', fmt('%d', day)
-    writes[#writes + 1], writes[#writes + 2] = 'quota.used', fmt('%d', used)
-    writes[#writes + 1], writes[#writes + 2] = 'quota.next_used', fmt('%d', used_next)
-    dead_at = math.max(dead_at, (day + 2) * day_us)
   end
-  if account_pause > tonumber(state[1] or 0) then
-    news[#news + 1] = fmt('%d ', account_pause)
+  if account_pause ~= 0 and account_pause + moved > tonumber(state[1] or 0) then
+    account_pause = account_pause + moved
+    news[#news + 1] = fmt('%d ', account_pause - now)
     state[1] = account_pause
     writes[#writes + 1], writes[#writes + 2] = 'pause', fmt('%d', account_pause)
     dead_at = math.max(dead_at, account_pause)
@@ -173,14 +236,14 @@ end
 local tats, pauses, intervals = {}, {}, {}
 for i = 1, n do
   local j = 3 * i
-  local tat, paused = tonumber(state[j + 3] or 0), tonumber(state[j + 4] or 0)
-  local interval = tonumber(ARGV[11 + 3 * n + j])
-  local learned = tonumber(state[j + 5] or 0)
+  local tat, paused = tonumber(state[j + 5] or 0), tonumber(state[j + 6] or 0)
+  local interval = tonumber(ARGV[13 + 3 * n + j])
+  local learned = tonumber(state[j + 7] or 0)
   if learned > interval then
     interval = learned
   end
   tats[i], pauses[i], intervals[i] = tat, paused, interval
-  local ready = tat + (cost - tonumber(ARGV[12 + 3 * n + j])) * interval
+  local ready = tat + (cost - tonumber(ARGV[14 + 3 * n + j])) * interval
   if paused > ready then
     ready = paused
   end
@@ -193,25 +256,22 @@ if bound > 0 then
 end
 local wait = grant - now
 
-local q_day, q_left, q_used = -1, NO_LIMIT, -1
-local day, used_day, used_next_day
+local q_day, q_left, q_used, q_seq, q_reset, q_end = -1, NO_LIMIT, -1, -1, -1, -1
+local day, used_day, used_next_day, shift
 if day_us > 0 then
-  local today = floordiv(now, day_us)
-  q_day = floordiv(grant, day_us)
-  day, used_day, used_next_day =
-    tonumber(state[2] or 0), tonumber(state[3] or 0), tonumber(state[4] or 0)
-  local used_next = 0
-  q_used = 0
-  if day >= today then
-    q_used, used_next = used_day, used_next_day
-  elseif day + 1 == today then
-    q_used = used_next_day
-  end
+  day, used_day, used_next_day = tonumber(state[2] or 0), tonumber(state[3] or 0),
+    tonumber(state[4] or 0)
+  shift, q_seq = tonumber(state[6] or 0), tonumber(state[7] or 0)
+  local today = floordiv(now - shift, day_us)
+  q_day = floordiv(grant - shift, day_us)
+  q_reset = (today + 1) * day_us + shift
+  local used_next
+  q_used, used_next = counts(day, used_day, used_next_day, today)
   if q_day > today + 1 then -- granted more than a day ahead: refuse rather than count it nowhere
     if scope == 0 then
       scope = -2
     end
-    return fmt('0 %d %d %d 0 %d -1 %d', now, wait, scope, grant, q_used)
+    return fmt('0 %d %d %d 0 %d -1 %d %d %d', now, wait, scope, grant, q_used, q_seq, q_reset)
   end
   local used = used_next
   if q_day == today then
@@ -222,9 +282,10 @@ if day_us > 0 then
   if ARGV[3] ~= '1' then
     cap = limit - tonumber(ARGV[8])
   end
+  q_end = (q_day + 1) * day_us + shift
   if used + cost > cap then
-    local reset = (q_day + 1) * day_us
-    return fmt('0 %d %d -2 %d %d -1 %d', now, reset - now, cap - used, reset, q_used)
+    return fmt('0 %d %d -2 %d %d -1 %d %d %d', now, q_end - now, cap - used, q_end, q_used,
+      q_seq, q_reset)
   end
   q_left = cap - used - cost
   if day < today then
@@ -237,34 +298,32 @@ if day_us > 0 then
   end
 end
 if wait > max_wait then
-  return fmt('0 %d %d %d 0 %d -1 %d', now, wait, scope, grant, q_used)
+  return fmt('0 %d %d %d 0 %d -1 %d %d %d', now, wait, scope, grant, q_used, q_seq, q_reset)
 end
 
 -- Allowed: spend, and keep the key alive as long as any of its state matters.
 local writes, w = {}, 0
 local dead_at = now
 if day_us > 0 then
+  q_used, q_seq = used_day, q_seq + cost -- the state counts today now (its day is today or later)
   writes = {'quota.day', fmt('%d', day), 'quota.used', fmt('%d', used_day), 'quota.next_used',
-    fmt('%d', used_next_day)}
-  w = 6
-  dead_at = (day + 2) * day_us
+    fmt('%d', used_next_day), 'quota.seq', fmt('%d', q_seq)}
+  w = 8
+  dead_at = (day + 2) * day_us + shift
 end
-if day_us > 0 then
-  q_used = used_day -- the state counts today now (its day is today or later)
-end
-local reply = {1, now, wait, 0, 0, 0, q_day, q_used}
+local reply = {1, now, wait, 0, 0, 0, q_day, q_used, q_seq, q_reset}
 local remaining, reset_us, tightest = NO_LIMIT, grant, 0
 for i = 1, n do
   local j = 3 * i
   local interval = intervals[i]
-  local burst, limit = tonumber(ARGV[12 + 3 * n + j]), tonumber(ARGV[13 + 3 * n + j])
+  local burst, limit = tonumber(ARGV[14 + 3 * n + j]), tonumber(ARGV[15 + 3 * n + j])
   local tat = tats[i]
   if tat < grant then
     tat = grant
   end
   tat = tat + cost * interval
-  reply[8 + i], reply[8 + n + i] = tat, tats[i]
-  writes[w + 1], writes[w + 2] = ARGV[11 + j], fmt('%d', tat)
+  reply[10 + i], reply[10 + n + i] = tat, tats[i]
+  writes[w + 1], writes[w + 2] = ARGV[13 + j], fmt('%d', tat)
   w = w + 2
   local full_at = tat
   if limit > burst then -- a call of up to `limit` tokens still waits on this state
@@ -284,7 +343,7 @@ for i = 1, n do
   end
 end
 if day_us > 0 and bound == 0 and q_left < remaining then
-  remaining, reset_us, tightest = q_left, (q_day + 1) * day_us, -2
+  remaining, reset_us, tightest = q_left, q_end, -2
 end
 if scope == -1 then
   reset_us = grant
@@ -305,4 +364,4 @@ if w > 0 then
     redis.call('HSET', key, unpack(writes))
   end
 end
-return fmt(string.rep('%d ', 8 + 2 * n), unpack(reply))
+return fmt(string.rep('%d ', 10 + 2 * n), unpack(reply))

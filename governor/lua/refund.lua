@@ -13,8 +13,9 @@
 -- Reply: the number of buckets that took their tokens back.
 --
 -- Side effects: a bucket whose tat still equals its mark (no later call queued behind the
--- reservation) gets its prior tat back. The quota, rolled forward to today, gives cost back to
--- the charged day if that day is still counted (never below 0). Nothing is written for an
+-- reservation) gets its prior tat back. The quota, rolled forward to today (days start at
+-- quota.shift), gives cost back to the charged day if that day is still counted (never below
+-- 0); its grant sequence (quota.seq) is never given back. Nothing is written for an
 -- absent key. The TTL is only ever extended (when the quota rolls to a new day).
 
 local MARGIN_US = 5000000
@@ -47,16 +48,16 @@ local quota_day = tonumber(ARGV[3])
 local day_us = tonumber(ARGV[4])
 local n = (#ARGV - 4) / 3
 
-local fields = {'quota.day', 'quota.used', 'quota.next_used', 'expires'}
+local fields = {'quota.day', 'quota.used', 'quota.next_used', 'expires', 'quota.shift'}
 for i = 1, n do
-  fields[4 + i] = ARGV[2 + 3 * i] .. '.tat'
+  fields[5 + i] = ARGV[2 + 3 * i] .. '.tat'
 end
 local state = redis.call('HMGET', key, unpack(fields))
 
 local writes, refunded, dead_at = {}, 0, 0
 for i = 1, n do
-  if tonumber(state[4 + i] or 0) == tonumber(ARGV[3 + 3 * i]) then
-    writes[#writes + 1] = fields[4 + i]
+  if tonumber(state[5 + i] or 0) == tonumber(ARGV[3 + 3 * i]) then
+    writes[#writes + 1] = fields[5 + i]
     writes[#writes + 1] = ARGV[4 + 3 * i]
     refunded = refunded + 1
   end
@@ -64,7 +65,8 @@ end
 
 -- An absent quota (an expired key) is a fresh one: nothing to give back.
 if day_us > 0 and quota_day >= 0 and state[1] then
-  local today = floordiv(now, day_us)
+  local shift = tonumber(state[5] or 0)
+  local today = floordiv(now - shift, day_us)
   local day, used, used_next =
     tonumber(state[1] or 0), tonumber(state[2] or 0), tonumber(state[3] or 0)
   if day < today then
@@ -86,7 +88,7 @@ if day_us > 0 and quota_day >= 0 and state[1] then
   writes[#writes + 1] = int(used)
   writes[#writes + 1] = 'quota.next_used'
   writes[#writes + 1] = int(used_next)
-  dead_at = (day + 2) * day_us
+  dead_at = (day + 2) * day_us + shift
 end
 if #writes > 0 then -- the key exists: an absent key matches no mark and has no quota
   dead_at = math.max(dead_at, now)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from governor import AsyncGovernor, Governor, ManualClock, Policy
+from governor import AsyncGovernor, Clock, Governor, ManualClock, Policy
 from tests.conformance.kits import KITS, Live
 
 if TYPE_CHECKING:
@@ -66,13 +66,16 @@ def make(kit: Live, shell: str, clock: ManualClock) -> Iterator[Callable[..., Sh
     loop = asyncio.new_event_loop() if shell == "async" else None
     made: list[Shell] = []
 
-    def build(policy: Policy, account: str = "acct") -> Shell:
+    def build(policy: Policy, account: str = "acct", worker_clock: Clock | None = None) -> Shell:
+        """A governor on the kit's backend (its clock: the test's ``clock``); the governor's
+        own clock is ``worker_clock`` (a worker on another host), default the same."""
+        own = worker_clock or clock
         if loop is None:
             gov: Governor | AsyncGovernor = Governor(
-                policy, kit.sync_backend(clock), account=account, clock=clock
+                policy, kit.sync_backend(clock), account=account, clock=own
             )
         else:
-            gov = AsyncGovernor(policy, kit.async_backend(clock), account=account, clock=clock)
+            gov = AsyncGovernor(policy, kit.async_backend(clock), account=account, clock=own)
         s = Shell(gov, loop)
         made.append(s)
         return s
@@ -85,3 +88,23 @@ def make(kit: Live, shell: str, clock: ManualClock) -> Iterator[Callable[..., Sh
             loop.run_until_complete(s.gov.aclose())  # type: ignore[union-attr]  # async shell
     if loop is not None:
         loop.close()
+
+
+class SkewedClock:
+    """A worker's clock: ``base`` (the backend's) plus ``offset_s``; it sleeps on ``base``."""
+
+    def __init__(self, base: ManualClock, offset_s: float) -> None:
+        self.base = base
+        self.offset_us = round(offset_s * 1_000_000)
+
+    def now_us(self) -> int:
+        return self.base.now_us() + self.offset_us
+
+    def monotonic(self) -> float:
+        return self.base.monotonic()
+
+    def sleep(self, delay_s: float) -> None:
+        self.base.sleep(delay_s)
+
+    async def asleep(self, delay_s: float) -> None:
+        await self.base.asleep(delay_s)

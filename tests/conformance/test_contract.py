@@ -266,7 +266,7 @@ def test_a_quota_debit_adds_to_the_floor(make: Make, clock: ManualClock) -> None
     """``Adjustment.quota_debit``: calls spent without the shared state, written back."""
     gov = make(Policy.of({"api": Rate(100, 1.0, burst=100)}, quota=DailyQuota(10)))
     gov.try_acquire()
-    today = int(clock.now_s()) // 86_400
+    now_us = clock.now_us()
     spec = gov.policy.spec("GET /x")
 
     def apply(adjustment: Adjustment) -> None:
@@ -274,9 +274,9 @@ def test_a_quota_debit_adds_to_the_floor(make: Make, clock: ManualClock) -> None
         if gov.loop is not None:
             gov.loop.run_until_complete(done)
 
-    apply(Adjustment(0, quota_used_floor=4, quota_day=today, quota_debit=3))
+    apply(Adjustment(now_us, quota_used_floor=4, quota_debit=3))
     assert gov.try_acquire().quota_used == 4 + 3 + 1
-    apply(Adjustment(0, quota_used_floor=9, quota_day=today - 1, quota_debit=9))  # yesterday's
+    apply(Adjustment(now_us - 86_400_000_000, quota_used_floor=9, quota_debit=9))  # yesterday's
     assert gov.try_acquire().quota_used == 9
 
 

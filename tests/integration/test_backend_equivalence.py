@@ -54,8 +54,9 @@ advance_op = st.tuples(
     st.just("advance"),
     st.one_of(st.integers(0, 3_000_000), st.integers(DAY_US // 3, DAY_US * 3)),
 )
-# A reconcile adjustment, applied at once or riding along with a decision. Times are offsets
-# from now; the quota day is -1 (none), today or tomorrow.
+# A reconcile adjustment, applied at once or riding along with a decision, planned on a clock
+# ``skew`` off the backend's (within a day either way; 0 with a stamp of 0: the instants are on
+# the backend's clock already). Times are offsets from the planner's now.
 adjust_op = st.tuples(
     st.just("adjust"),
     st.booleans(),  # at once (apply) or with the next decision
@@ -67,8 +68,16 @@ adjust_op = st.tuples(
     st.sampled_from([0, 1_500_000]),  # bucket pause
     st.sampled_from([0, 800_000]),  # account pause
     st.integers(0, 14),  # quota used floor
-    st.sampled_from([-1, 0, 1]),  # quota day
+    st.one_of(st.none(), st.integers(-20, 20)),  # quota base
+    st.one_of(  # quota reset: none, stale, near the day's end, a day away, beyond
+        st.just(0),
+        st.sampled_from([-1_000_000, 29_000_000, 30_000_000, 31_500_000, 33_000_000,
+                         DAY_US, DAY_US + 30_000_000, DAY_US + 40_000_000]),
+        st.integers(1, DAY_US + 3_000_000),
+    ),
     st.integers(1, 3),  # relax after
+    st.integers(0, 3),  # quota debit
+    st.one_of(st.none(), st.integers(-86_400_000_000, 86_400_000_000)),  # skew (None: no stamp)
 )
 pause_op = st.tuples(
     st.just("pause"), st.sampled_from([None, "a", "b"]), st.integers(-1_000_000, 4_000_000)
@@ -105,12 +114,13 @@ def _run(ops: list[tuple[Any, ...]], backend_for: Callable[[ManualClock], Any]) 
                 reference.pause("acct", until_us, op[1])
                 backend.pause("acct", until_us, op[1])
             elif op[0] == "adjust":
-                now = clock.now_us()
-                day = -1 if op[10] < 0 else now // DAY_US + op[10]
+                skew = op[14] or 0
+                now = clock.now_us() + skew  # the planner's clock
                 adjustment = Adjustment(
                     now + op[2], op[3], now + op[4] if op[4] else 0, op[5], op[6],
-                    now + op[7] if op[7] else 0, now + op[8] if op[8] else 0, op[9], day,
-                    relax_after=op[11],
+                    now + op[7] if op[7] else 0, now + op[8] if op[8] else 0, op[9],
+                    op[10], now + op[11] if op[11] else 0, relax_after=op[12],
+                    quota_debit=op[13], stamp_us=0 if op[14] is None else now,
                 )
                 spec = POLICY.spec("POST /abc")
                 if op[1]:

@@ -129,7 +129,7 @@ def test_one_key_per_account_with_a_ttl_and_without_the_account_name(
     assert keys == ["gov:{" + account.key + "}"]  # the hash tag: one Cluster slot
     state: dict[bytes, bytes] = redis_client.hgetall(keys[0])  # type: ignore[assignment]
     assert set(state) == {
-        b"pause", b"quota.day", b"quota.used", b"quota.next_used", b"expires",
+        b"pause", b"quota.day", b"quota.used", b"quota.next_used", b"quota.seq", b"expires",
         b"email.tat", b"email.pause", b"general.tat",
     }
     assert all(re.fullmatch(rb"\d+", v) for v in state.values()), state

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -87,8 +89,7 @@ def test_denied_decisions_change_nothing(arrivals: list[tuple[int, int, bool]]) 
     now = T0
     for gap, cost, high in arrivals:
         now += gap
-        before = ([BucketState(s.tat_us, s.pause_until_us) for s in states], QuotaState(
-            quota.day, quota.used, quota.next_used))
+        before = ([BucketState(s.tat_us, s.pause_until_us) for s in states], replace(quota))
         v = decide(spec, states, quota, 0, min(cost, 2), high, now, S // 2)
         if not v.allowed:
             assert (states, quota) == before
@@ -104,8 +105,7 @@ def test_cancelling_the_latest_reservation_restores_the_state(
     now = T0
     for gap, cost, high in arrivals:
         now += gap
-        before = ([BucketState(s.tat_us, s.pause_until_us) for s in states], QuotaState(
-            quota.day, quota.used, quota.next_used))
+        before = ([BucketState(s.tat_us, s.pause_until_us) for s in states], replace(quota))
         v = decide(spec, states, quota, 0, min(cost, 2), high, now, NO_LIMIT_US)
         if v.allowed and high:  # cancel every high-priority reservation at once
             refund(spec, states, quota, min(cost, 2), v.marks, v.priors, v.quota_day, now)

@@ -223,11 +223,10 @@ def test_a_reconciled_quota_count_applies_to_the_local_share() -> None:
     gov, primary, backend, clock = setup(fleet_size=4)
     primary.down = True
     gov.try_acquire()
-    today = clock.now_us() // 86_400_000_000
     # The provider says 92 of 100 are spent: this process may send (100 - 92) // 4 = 2 more,
     # not 25 - 92 (none) nor 25.
     backend.apply(gov.account.key, gov.policy.spec("api"),
-                  Adjustment(0, quota_used_floor=92, quota_day=today))
+                  Adjustment(clock.now_us(), quota_used_floor=92))
     clock.advance(0.5)
     assert _spend(gov, clock, 10) == 2
 
@@ -267,15 +266,17 @@ def test_a_call_worth_more_than_the_share_is_counted_whole() -> None:
 
 
 def test_the_providers_count_replaces_the_debit() -> None:
-    debit = Adjustment(0, quota_used_floor=40, quota_day=7, quota_debit=6)
-    provider = Adjustment(0, "api", quota_used_floor=52, quota_day=7)
+    debit = Adjustment(10, quota_used_floor=40, quota_debit=6)
+    provider = Adjustment(0, "api", quota_used_floor=52)
     merged = with_debit(provider, debit)
     assert (merged.quota_used_floor, merged.quota_debit, merged.bucket) == (52, 0, "api")
     rate_only = Adjustment(0, "api", min_tat_us=5)
     merged = with_debit(rate_only, debit)
-    assert (merged.quota_used_floor, merged.quota_day, merged.quota_debit) == (40, 7, 6)
+    assert (merged.quota_used_floor, merged.sent_at_us, merged.quota_debit) == (40, 10, 6)
     assert merged.min_tat_us == 5
     assert with_debit(None, debit) is debit
+    new_day = Adjustment(0, quota_used_floor=3, quota_reset_us=99)
+    assert with_debit(new_day, debit) is new_day
 
 
 class Cancelled(BaseException):

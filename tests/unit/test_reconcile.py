@@ -92,7 +92,7 @@ def test_no_header_pauses_longer_than_max_pause() -> None:
 
 def test_spent_quota_holds_until_midnight() -> None:
     adj = planned(Observation(quota_remaining=0), QUOTA_429)
-    assert (adj.quota_used_floor, adj.quota_day, adj.urgent) == (1000, T0 // DAY, True)
+    assert (adj.quota_used_floor, adj.quota_reset_us, adj.urgent) == (1000, 0, True)
     states, quota = [BucketState()], QuotaState()
     apply(SPEC, states, quota, 0, adj, T0)
     denied = decide(SPEC, states, quota, 0, 1, False, T0 + S, NO_LIMIT_US)
@@ -148,24 +148,26 @@ def test_a_request_scoped_retry_pauses_nothing() -> None:
 
 
 def test_split_keeps_each_part_urgent_for_its_own_reasons() -> None:
-    adj = Adjustment(T0, "email", interval_us=6 * S, quota_used_floor=10, quota_day=5,
-                     urgent=True)
+    adj = Adjustment(T0, "email", interval_us=6 * S, quota_used_floor=10, quota_base=-5,
+                     quota_reset_us=T0 + DAY, urgent=True)
     route, quota = split(adj, 1000)
     assert route is not None
     assert quota is not None
-    assert (route.interval_us, route.quota_day, route.urgent) == (6 * S, -1, True)
-    assert (quota.quota_used_floor, quota.quota_day, quota.urgent) == (10, 5, False)
-    stop = Adjustment(T0, quota_used_floor=1000, quota_day=5, urgent=True)
+    assert (route.interval_us, route.has_quota, route.urgent) == (6 * S, False, True)
+    assert (quota.quota_used_floor, quota.quota_base, quota.quota_reset_us, quota.urgent) == (
+        10, -5, T0 + DAY, False)
+    stop = Adjustment(T0, quota_used_floor=1000, urgent=True)
     route, quota = split(stop, 1000)
     assert route is None
     assert quota is not None
     assert quota.urgent
 
 
-def test_merge_adds_the_debits_of_one_day() -> None:
-    a = Adjustment(T0, quota_used_floor=4, quota_day=5, quota_debit=2)
-    b = Adjustment(T0, quota_used_floor=3, quota_day=5, quota_debit=3)
-    assert (a.merge(b).quota_used_floor, a.merge(b).quota_debit) == (4, 5)
-    newer = Adjustment(T0, quota_used_floor=1, quota_day=6, quota_debit=1)
-    assert (a.merge(newer).quota_day, a.merge(newer).quota_debit) == (6, 1)
-    assert newer.merge(a).quota_debit == 1
+def test_merge_keeps_the_later_responses_quota_news_and_adds_the_debits() -> None:
+    a = Adjustment(T0, quota_used_floor=4, quota_debit=2)
+    b = Adjustment(T0 + 1, quota_used_floor=3, quota_base=-7, quota_debit=3)
+    assert (a.merge(b).quota_used_floor, a.merge(b).quota_base, a.merge(b).quota_debit) == (
+        3, -7, 5)
+    assert (b.merge(a).quota_used_floor, b.merge(a).quota_base) == (3, -7)
+    rate = Adjustment(T0 + 2, "email", min_tat_us=T0)
+    assert (a.merge(rate).quota_used_floor, rate.merge(a).quota_used_floor) == (4, 4)
