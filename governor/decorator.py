@@ -5,9 +5,18 @@ One attempt is always the same sequence: ``acquire`` the route (sleeping once if
 ahead), make the call, read ``(status, headers, body)`` from its result, ``observe`` it (which
 classifies it and reconciles the shared state), then ask the :class:`~governor.retry.RetryPolicy`
 whether to go again. :func:`call_governed` and :func:`acall_governed` are the sync and async
-shells of that loop; every decision is made by the pure :func:`next_step` and
-:func:`settle`. The HTTP integrations (:mod:`governor.integrations`) drive the same shells
+shells of that loop; every decision is made by the pure :func:`next_step`, :func:`settle` and
+:func:`settle_denied`. The HTTP integrations (:mod:`governor.integrations`) drive the same shells
 around a transport's send.
+
+**One deadline per call.** ``timeout_s`` bounds the whole governed call, not each attempt: it
+starts when the call does (on the governor's monotonic clock), every ``acquire`` gets only what
+is left of it, and a retry whose delay (``Retry-After`` or backoff) would not end before it is
+not slept: the call gives up at once. The time the call itself takes (the HTTP request) counts
+against the deadline but is not interrupted: the HTTP library's own timeout bounds it, so a
+call returns within ``timeout_s`` plus at most one request. Giving up for time is giving up
+like any other: the last response is handed back, or
+:class:`~governor.retry.RetriesExhausted` is raised from the last exception.
 """
 
 from __future__ import annotations
@@ -18,10 +27,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeAlias, TypeVar, cast
 
+from governor.errors import WaitTooLong
 from governor.headers import Headers
 from governor.outcome import Body
 from governor.retry import (
     IDEMPOTENT_METHODS,
+    RetriesExhausted,
     RetryBudgetExhausted,
     RetryVerdict,
     StopUntilReset,
@@ -50,6 +61,7 @@ __all__ = [
     "next_step",
     "response_parts",
     "settle",
+    "settle_denied",
 ]
 
 P = ParamSpec("P")
@@ -62,9 +74,10 @@ ResponseParts: TypeAlias = tuple[int, Headers | None, Body]
 
 @dataclass(frozen=True, slots=True)
 class CallPlan:
-    """One logical call: its route, cost and priority, the acquire timeout, whether it may be
-    resent after an ambiguous failure (``resend_safe``: idempotent) and at all
-    (``resendable``: a streamed body cannot be replayed)."""
+    """One logical call: its route, cost and priority, its ``timeout_s`` (the whole call's,
+    every attempt and retry delay included; None: none), whether it may be resent after an
+    ambiguous failure (``resend_safe``: idempotent) and at all (``resendable``: a streamed
+    body cannot be replayed)."""
 
     route: str
     cost: int = 1
@@ -72,6 +85,11 @@ class CallPlan:
     timeout_s: float | None = None
     resend_safe: bool = False
     resendable: bool = True
+
+    def left_s(self, elapsed_s: float) -> float | None:
+        """What is left of ``timeout_s`` once the call has taken ``elapsed_s``: never negative;
+        None without a timeout."""
+        return None if self.timeout_s is None else max(self.timeout_s - elapsed_s, 0.0)
 
 
 @dataclass(slots=True)
@@ -118,15 +136,33 @@ _NOT_REPLAYABLE = RetryVerdict(False, reason="the request body is a stream that 
 
 
 def next_step(policy: RetryPolicy | None, plan: CallPlan, attempt: Attempt[Any],
-              now_us: int) -> RetryVerdict:
-    """The policy's verdict on ``attempt`` (no policy: stop)."""
+              now_us: int, elapsed_s: float = 0.0) -> RetryVerdict:
+    """The policy's verdict on ``attempt`` (no policy: stop), the call having taken
+    ``elapsed_s`` so far: no retry is slept into the call's deadline (see
+    :meth:`RetryPolicy.decide <governor.retry.RetryPolicy.decide>`'s ``left_s``)."""
     if policy is None:
         return RetryVerdict(False)
     verdict = policy.decide(attempt.number, attempt.feedback, attempt.error,
-                            resend_safe=plan.resend_safe, now_s=now_us / 1_000_000)
+                            resend_safe=plan.resend_safe, now_s=now_us / 1_000_000,
+                            left_s=plan.left_s(elapsed_s))
     if verdict.retry and not plan.resendable:
         return _NOT_REPLAYABLE
     return verdict
+
+
+def settle_denied(plan: CallPlan, attempt: Attempt[T] | None, denied: WaitTooLong) -> T:
+    """End a call whose next acquire was ``denied``: no slot within what is left of its
+    timeout. Before any attempt the denial propagates; after ``attempt``, the call ends with
+    that attempt as if the policy had given up (:func:`settle` with a
+    :class:`~governor.retry.RetriesExhausted` verdict naming the timeout): its response is
+    handed back, or ``RetriesExhausted`` is raised from its exception (the denial is the
+    raised error's ``__context__``)."""
+    if attempt is None:
+        raise denied
+    verdict = RetryVerdict(False, reason=f"the retry's slot is {denied.wait_s:.3f}s away and "
+                           f"the call's timeout_s of {plan.timeout_s}s leaves "
+                           f"{denied.timeout_s:.3f}s", error=RetriesExhausted)
+    return settle(plan, attempt, verdict)
 
 
 def settle(plan: CallPlan, attempt: Attempt[T], verdict: RetryVerdict) -> T:
@@ -177,30 +213,38 @@ def call_governed(
     """Make one governed call: acquire, ``send()``, observe what ``read`` finds in the result,
     and retry per ``retry``, spending one token of ``budget`` (see
     :func:`~governor.retry.retry_budget`) per retry; ``discard`` releases a result that is
-    retried (default: close a response). Returns the last result or raises (see :func:`settle`).
-    :class:`~governor.errors.WaitTooLong` and ``QuotaExhausted`` from acquiring propagate."""
-    number = 0
+    retried (default: close a response) once its retry has a slot. Returns the last result or
+    raises (see :func:`settle`), within ``plan.timeout_s`` (see the module docstring).
+    :class:`~governor.errors.WaitTooLong` from the first acquire, and ``QuotaExhausted`` from
+    any, propagate; a retry denied its slot within the time left ends the call with the
+    attempt before it (:func:`settle_denied`)."""
+    started_s = gov.clock.monotonic()
+    attempt: Attempt[T] | None = None
     while True:
-        number += 1
-        decision = gov.acquire(plan.route, plan.cost, priority=plan.priority,
-                               timeout_s=plan.timeout_s)
+        try:
+            decision = gov.acquire(plan.route, plan.cost, priority=plan.priority,
+                                   timeout_s=plan.left_s(gov.clock.monotonic() - started_s))
+        except WaitTooLong as denied:
+            return settle_denied(plan, attempt, denied)
+        if attempt is not None and attempt.result is not None:
+            discard(attempt.result)
+        number = 1 if attempt is None else attempt.number + 1
         sent_at_us = gov.clock.now_us()
         try:
             result = send()
         except Exception as exc:
-            attempt: Attempt[T] = _record(number, None, exc, read)
+            attempt = _record(number, None, exc, read)
         else:
             attempt = _record(number, result, None, read)
         if attempt.parts is not None:
             attempt.feedback = gov.observe(plan.route, *attempt.parts, decision=decision,
                                            sent_at_us=sent_at_us)
-        verdict = next_step(retry, plan, attempt, gov.clock.now_us())
+        verdict = next_step(retry, plan, attempt, gov.clock.now_us(),
+                            gov.clock.monotonic() - started_s)
         if verdict.retry and budget is not None and not budget.try_acquire():
             verdict = _BUDGET_SPENT
         if not verdict.retry:
             return settle(plan, attempt, verdict)
-        if attempt.result is not None:
-            discard(attempt.result)
         gov.clock.sleep(verdict.delay_s)
 
 
@@ -215,28 +259,33 @@ async def acall_governed(
     discard: Callable[[T], Awaitable[object]] = _aclose,
 ) -> T:
     """The asyncio twin of :func:`call_governed`."""
-    number = 0
+    started_s = gov.clock.monotonic()
+    attempt: Attempt[T] | None = None
     while True:
-        number += 1
-        decision = await gov.acquire(plan.route, plan.cost, priority=plan.priority,
-                                     timeout_s=plan.timeout_s)
+        try:
+            decision = await gov.acquire(plan.route, plan.cost, priority=plan.priority,
+                                         timeout_s=plan.left_s(gov.clock.monotonic() - started_s))
+        except WaitTooLong as denied:
+            return settle_denied(plan, attempt, denied)
+        if attempt is not None and attempt.result is not None:
+            await discard(attempt.result)
+        number = 1 if attempt is None else attempt.number + 1
         sent_at_us = gov.clock.now_us()
         try:
             result = await send()
         except Exception as exc:
-            attempt: Attempt[T] = _record(number, None, exc, read)
+            attempt = _record(number, None, exc, read)
         else:
             attempt = _record(number, result, None, read)
         if attempt.parts is not None:
             attempt.feedback = await gov.observe(plan.route, *attempt.parts, decision=decision,
                                                  sent_at_us=sent_at_us)
-        verdict = next_step(retry, plan, attempt, gov.clock.now_us())
+        verdict = next_step(retry, plan, attempt, gov.clock.now_us(),
+                            gov.clock.monotonic() - started_s)
         if verdict.retry and budget is not None and not await budget.try_acquire():
             verdict = _BUDGET_SPENT
         if not verdict.retry:
             return settle(plan, attempt, verdict)
-        if attempt.result is not None:
-            await discard(attempt.result)
         await gov.clock.asleep(verdict.delay_s)
 
 
@@ -258,13 +307,15 @@ def limited(
         def send(batch: list[Email]) -> requests.Response: ...
 
     Each call acquires ``route`` (a text, or a function of the call's arguments returning one)
-    for ``cost`` (an int or such a function) before it runs, with ``priority`` and
-    ``timeout_s`` as :meth:`~governor.Governor.acquire` takes them. A route text is resolved to
-    the name of the profile route it matches (a fixed text at once: an unknown route raises
-    :class:`~governor.errors.UnknownRoute` when decorating). The result is observed when it
-    looks like a response (:func:`response_parts`), or as ``extract(result)`` says
-    (``(status, headers, body)``, or None: nothing to observe); so is an exception carrying a
-    ``response``. With ``retry``, failed calls are retried by that
+    for ``cost`` (an int or such a function) before it runs, with ``priority`` as
+    :meth:`~governor.Governor.acquire` takes it. ``timeout_s`` bounds the whole call, its
+    retries included: each acquire gets what is left, and a retry that cannot start in time is
+    not waited for (the function's own running time counts but is not cut short; see the module
+    docstring). A route text is resolved to the name of the profile route it matches (a fixed
+    text at once: an unknown route raises :class:`~governor.errors.UnknownRoute` when
+    decorating). The result is observed when it looks like a response (:func:`response_parts`),
+    or as ``extract(result)`` says (``(status, headers, body)``, or None: nothing to observe);
+    so is an exception carrying a ``response``. With ``retry``, failed calls are retried by that
     :class:`~governor.retry.RetryPolicy` (None: never); a call is resent after an ambiguous
     failure only if ``idempotent`` (default: the method of the route text is, e.g. ``GET``).
     ``@limited(gov)`` alone governs route ``"*"``. The wrapped function keeps its signature; a

@@ -22,9 +22,11 @@ idempotent (``GET``, ``PUT``, ... or an ``Idempotency-Key`` reused on every atte
 policy says ``retry_ambiguous=True``: resending a non-idempotent send can deliver an email
 twice.
 
-**Bounds.** ``max_attempts`` per call, and a retry budget shared by the fleet: one token of a
-second governor per retry, on the same backend, under the account's key plus ``":retry"``.
-No token: the call gives up.
+**Bounds.** ``max_attempts`` per call, a retry budget shared by the fleet (one token of a
+second governor per retry, on the same backend, under the account's key plus ``":retry"``; no
+token: the call gives up), and the call's ``timeout_s``: a retry whose delay would not end
+before what is left of it is not slept; the call gives up at once, as after its last attempt
+(:class:`RetriesExhausted`).
 
 Giving up after a *response* hands that response back (the caller's status handling applies;
 an SDK exception that carries the response is re-raised); giving up after a transport
@@ -88,7 +90,8 @@ class RetryError(GovernorError):
 
 
 class RetriesExhausted(RetryError):
-    """Every attempt the policy allows (``max_attempts``) failed."""
+    """Every attempt the call could make failed: the policy's ``max_attempts``, or as many as
+    fit in the call's ``timeout_s``."""
 
 
 class RetryBudgetExhausted(RetryError):
@@ -252,10 +255,14 @@ class RetryPolicy:
         *,
         resend_safe: bool,
         now_s: float,
+        left_s: float | None = None,
     ) -> RetryVerdict:
         """The verdict after attempt number ``attempt``, which ended in a response (its
         ``feedback``) or, when ``feedback`` is None, in ``error``. ``resend_safe``: the call is
-        idempotent; ``now_s``: Unix epoch seconds on the governor's clock."""
+        idempotent; ``now_s``: Unix epoch seconds on the governor's clock; ``left_s``: what is
+        left of the call's timeout (None: no timeout). A retry is made only if its delay ends
+        before that (``delay_s < left_s``, so ``left_s=0`` never retries): otherwise the call
+        gives up at once with :class:`RetriesExhausted` instead of sleeping into its deadline."""
         safe = resend_safe or self.retry_ambiguous
         if feedback is not None:
             outcome = feedback.outcome
@@ -285,8 +292,18 @@ class RetryPolicy:
             delay_s = self.backoff_s(attempt)
         else:
             return _DONE
+        failed = feedback.outcome.message if feedback is not None else type(error).__name__
+        return self._bounded(attempt, delay_s, left_s, failed)
+
+    def _bounded(self, attempt: int, delay_s: float, left_s: float | None,
+                 failed: str) -> RetryVerdict:
+        """A retry in ``delay_s``, unless ``max_attempts`` or the deadline says no."""
         if attempt >= self.max_attempts:
             return RetryVerdict(False, reason=f"{attempt} attempts failed",
+                                error=RetriesExhausted)
+        if left_s is not None and delay_s >= left_s:
+            return RetryVerdict(False, reason=f"{failed}; a retry in {delay_s:.3f}s would not "
+                                f"start within the call's timeout_s ({left_s:.3f}s left)",
                                 error=RetriesExhausted)
         return RetryVerdict(True, delay_s)
 
@@ -312,7 +329,7 @@ def give_up_message(route: str, verdict: RetryVerdict, attempts: int,
     advice = {
         AmbiguousFailure: "not resent, it could be sent twice; use an idempotency key, or "
                           "RetryPolicy(retry_ambiguous=True) if duplicates are acceptable",
-        RetriesExhausted: "raise max_attempts, or check the provider's status",
+        RetriesExhausted: "raise max_attempts or timeout_s, or check the provider's status",
         RetryBudgetExhausted: "the fleet's retry budget is spent; raise RetryPolicy.budget, or "
                               "check the provider's status",
     }.get(verdict.error or RetryError, "given up")

@@ -66,7 +66,13 @@ class HttpGovernance:
     ``Idempotency-Key`` header to every non-idempotent request that has none, generated once
     per request and reused on each of its attempts, which makes resending it after an
     ambiguous failure safe; turn it on only for a provider that honours the header (Sendmux,
-    Lettr; MailerSend ignores it). ``priority`` and ``timeout_s`` go to ``acquire``.
+    Lettr; MailerSend ignores it). ``priority`` goes to ``acquire``. ``timeout_s`` bounds a
+    request's whole governed call: every acquire gets only what is left of it, and a retry
+    whose delay would not end before it is not slept (the last response is handed back, or
+    :class:`~governor.retry.RetriesExhausted` raised from the last exception). The time on the
+    wire counts against it but is never cut short, since an interrupted send may have been
+    delivered: the HTTP client's own timeout bounds each attempt, and is left as the client
+    set it.
     ``router`` (the governor's ``policy.router``) turns the route text into the name of the
     profile route it matches, so that every URL of one route shares one route (and its
     caches): ``"GET https://host/v1/activity/42?page=2"`` becomes ``"GET /v1/activity/**"``.

@@ -70,8 +70,10 @@ class GovernedTransport(httpx.BaseTransport):
     """A sync transport that governs each request with ``gov`` and sends it through ``inner``
     (default ``httpx.HTTPTransport()``). ``route_for``, ``retry``, ``idempotency_keys``,
     ``priority`` and ``timeout_s`` are those of :class:`~governor.integrations.HttpGovernance`.
-    A response is handed back whatever its status, after the retries the policy allows; a
-    spent quota raises :class:`~governor.retry.StopUntilReset`."""
+    A response is handed back whatever its status, after the retries the policy allows and
+    ``timeout_s`` leaves time for; a spent quota raises
+    :class:`~governor.retry.StopUntilReset`. The client's timeout (``request.extensions``)
+    bounds each attempt on the wire."""
 
     def __init__(
         self,

@@ -48,9 +48,11 @@ class GovernedAdapter(HTTPAdapter):
     The route of a request is ``route_for(method, url)`` (default ``"METHOD url"``; the
     router keeps the path); ``retry``, ``idempotency_keys``, ``priority`` and ``timeout_s`` are
     those of :class:`~governor.integrations.HttpGovernance`. Pool settings as ``HTTPAdapter``.
-    A response is handed back whatever its status, after the retries the policy allows; a
-    spent quota raises :class:`~governor.retry.StopUntilReset`, and acquiring can raise
-    ``WaitTooLong`` or ``QuotaExhausted`` (with ``timeout_s``).
+    A response is handed back whatever its status, after the retries the policy allows and
+    ``timeout_s`` leaves time for; a spent quota raises
+    :class:`~governor.retry.StopUntilReset`, and the first acquire can raise ``WaitTooLong``
+    or ``QuotaExhausted`` (with ``timeout_s``). The ``timeout`` a request is sent with (requests'
+    own) bounds each attempt on the wire.
     """
 
     def __init__(

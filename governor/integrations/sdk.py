@@ -18,8 +18,12 @@
     stay). The SDK never retries; the governor does.
 
 Each returns the client it was given. The SDK still raises its own errors for the responses
-the governor hands back (a 422, a 429 after the retries allowed); a spent quota raises
-:class:`~governor.retry.StopUntilReset`, and acquiring may raise ``WaitTooLong``.
+the governor hands back (a 422, a 429 after the retries allowed, or a 503 whose
+``Retry-After`` is past the ``timeout_s`` given here); a spent quota raises
+:class:`~governor.retry.StopUntilReset`, and acquiring may raise ``WaitTooLong``. With
+``timeout_s``, one SDK call returns or raises within it plus one request's time on the wire,
+which the SDK's own timeout bounds (``MailerSendClient(timeout=...)``,
+``lettr.Lettr(timeout=...)``).
 """
 
 from __future__ import annotations

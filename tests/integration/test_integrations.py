@@ -5,9 +5,11 @@ loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import io
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -28,7 +30,7 @@ from governor.integrations.httpx import (
 )
 from governor.integrations.requests import GovernedAdapter, govern_session, governed_session
 from governor.mock.server import MockServer
-from governor.retry import AmbiguousFailure, RetryPolicy, StopUntilReset
+from governor.retry import AmbiguousFailure, RetriesExhausted, RetryPolicy, StopUntilReset
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -357,6 +359,74 @@ def test_a_streamed_requests_body_is_never_replayed(gov: Governor) -> None:
     assert (response.status_code, len(pool.calls)) == (503, 1)
 
 
+# -- timeout_s bounds the whole governed request, on every front end ------------------------
+
+FRONT_ENDS = ["requests", "httpx", "httpx-async"]
+REFUSED = "refused"  # a connection that never opened, in each library's own words
+Reply = tuple[int, dict[str, str], bytes]
+
+
+def _refused(front: str) -> Exception:
+    if front == "requests":
+        return urllib3.exceptions.MaxRetryError(
+            None, "/", urllib3.exceptions.NewConnectionError(None, "refused"))  # type: ignore[arg-type]
+    return httpx.ConnectError("refused")
+
+
+def post_through(front: str, gov: Governor, agov: AsyncGovernor, *replies: Reply | str,
+                 **options: Any) -> tuple[int, int]:
+    """POST /v1/email once through ``front`` against ``replies`` (``REFUSED``, or any text:
+    the connection fails); the status handed back and the number of requests the provider
+    saw."""
+    answers = [_refused(front) if isinstance(r, str) else r for r in replies]
+    if front == "requests":
+        pool = FakePool(*answers)
+        response = session_over(pool, gov, **options).post("http://api.test/v1/email", json={})
+        return response.status_code, len(pool.calls)
+    provider = Provider(*(a if isinstance(a, Exception) else
+                          httpx.Response(a[0], headers=a[1], content=a[2]) for a in answers))
+    if front == "httpx":
+        with client(gov, provider, **options) as http:
+            return http.post("/v1/email", json={}).status_code, len(provider.seen)
+
+    async def post() -> int:
+        transport = AsyncGovernedTransport(agov, httpx.MockTransport(provider), **options)
+        async with httpx.AsyncClient(base_url=API, transport=transport) as http:
+            return (await http.post("/v1/email", json={})).status_code
+
+    return asyncio.run(post()), len(provider.seen)
+
+
+ACCEPTED: Reply = (202, {}, b"")
+
+
+@pytest.mark.parametrize("front", FRONT_ENDS)
+@pytest.mark.parametrize(("retry_after", "timeout_s", "handed_back", "moved_s"), [
+    ("30", 1.0, (429, 1), 0.0),  # past the timeout: the 429 at once, not 30 s later
+    ("0.2", 1.0, (202, 2), 0.5),  # fits: retried (Retry-After, then the next slot)
+    ("30", None, (202, 2), 30.0),  # no timeout: waited out, as ever
+])
+def test_a_request_is_retried_only_when_the_retry_fits_in_its_timeout(
+    front: str, retry_after: str, timeout_s: float | None, handed_back: tuple[int, int],
+    moved_s: float, gov: Governor, agov: AsyncGovernor, clock: ManualClock,
+) -> None:
+    limited_429 = (429, {"retry-after": retry_after}, json.dumps(RATE_429).encode())
+    assert post_through(front, gov, agov, limited_429, ACCEPTED,
+                        timeout_s=timeout_s) == handed_back
+    assert clock.now_s() - NOW_S == pytest.approx(moved_s)
+
+
+@pytest.mark.parametrize("front", FRONT_ENDS)
+def test_a_refused_connection_with_no_time_to_retry_raises_retries_exhausted(
+    front: str, gov: Governor, agov: AsyncGovernor, clock: ManualClock
+) -> None:
+    slow_backoff = RetryPolicy(base_delay_s=4.0, rng=lambda: 0.5, budget=None)  # 2 s
+    with pytest.raises(RetriesExhausted, match="timeout_s") as info:
+        post_through(front, gov, agov, REFUSED, ACCEPTED, retry=slow_backoff, timeout_s=1.0)
+    assert info.value.attempts == 1
+    assert clock.now_s() == NOW_S
+
+
 # -- the real mock provider ----------------------------------------------------------------
 
 SCALE = 3.0  # a provider minute lasts 3 s
@@ -414,3 +484,61 @@ def test_urls_of_one_route_share_the_profile_route_name(gov: Governor) -> None:
                                         "POST /v1/email", "* /**"]
     assert [p.resend_safe for p in plans] == [True, True, False, True]
     assert headers == {}  # no idempotency keys unless asked for
+
+
+def post_to(front: str, url: str, gov: Governor, agov: AsyncGovernor, **options: Any) -> int:
+    """POST /v1/email once to the real server at ``url`` through ``front``; the status."""
+    auth = {"Authorization": "Bearer tok-acme"}
+    if front == "requests":
+        session = governed_session(gov, **options)
+        session.headers.update(auth)
+        return session.post(url + "/v1/email", json={}).status_code
+    if front == "httpx":
+        with httpx.Client(base_url=url, headers=auth,
+                          transport=GovernedTransport(gov, **options)) as http:
+            return http.post("/v1/email", json={}).status_code
+
+    async def post() -> int:
+        async with httpx.AsyncClient(base_url=url, headers=auth,
+                                     transport=AsyncGovernedTransport(agov, **options)) as http:
+            return (await http.post("/v1/email", json={})).status_code
+
+    return asyncio.run(post())
+
+
+@pytest.fixture
+def down_30s() -> Iterator[MockServer]:
+    """The mock at a real minute, in an outage: every request gets ``503 Retry-After: 30``."""
+    with MockServer("mailersend") as server:
+        server.admin.add_account("acme", "tok-acme", plan="starter")
+        server.admin.schedule_outage(30)
+        yield server
+
+
+@pytest.mark.parametrize("front", FRONT_ENDS)
+def test_a_request_given_one_second_returns_within_it_from_a_30s_outage(
+    front: str, down_30s: MockServer
+) -> None:
+    gov = Governor(mailersend_policy(), account="acme")
+    agov = AsyncGovernor(mailersend_policy(), account="acme")
+    started = time.monotonic()
+    status = post_to(front, down_30s.url, gov, agov, timeout_s=1.0)
+    elapsed_s = time.monotonic() - started
+    assert status == 503
+    assert elapsed_s < 1.5  # not the 30 s of Retry-After
+    assert down_30s.admin.report()["totals"]["unavailable"] == 1
+
+
+@pytest.mark.parametrize("front", FRONT_ENDS)
+def test_a_request_given_one_second_rides_out_a_short_outage(
+    front: str, mailersend: MockServer
+) -> None:
+    policy = mailersend_policy("under_review", time_scale=SCALE)
+    gov, agov = Governor(policy, account="acme"), AsyncGovernor(policy, account="acme")
+    mailersend.admin.schedule_outage(4)  # 4 virtual seconds: 0.2 s, inside the timeout
+    started = time.monotonic()
+    status = post_to(front, mailersend.url, gov, agov, timeout_s=1.0)
+    elapsed_s = time.monotonic() - started
+    totals = mailersend.admin.report()["totals"]
+    assert (status, totals["unavailable"], totals["delivered"]) == (202, 1, 1)
+    assert elapsed_s < 1.5

@@ -7,6 +7,8 @@ information; the tests only skip where the packages are not installed).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +25,7 @@ from governor.integrations.sdk import govern_async_mailersend, govern_lettr, gov
 from governor.mock.server import MockServer
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 mailersend = pytest.importorskip("mailersend", minversion="2.2.0")
 mailersend_errors = pytest.importorskip("mailersend.exceptions")
@@ -236,3 +238,75 @@ def test_requests_is_the_transport_of_the_sync_mailersend_client() -> None:
     client = mailersend.MailerSendClient(api_key=TOKEN)
     assert isinstance(client.session, requests.Session)
     assert client.base_url == "https://api.mailersend.com/v1/"
+
+
+# -- timeout_s bounds one SDK call ----------------------------------------------------------
+
+SDKS = ["mailersend", "mailersend-async", "lettr"]
+SDK_ERRORS = {"mailersend": mailersend_errors.ServerError,
+              "mailersend-async": mailersend_errors.ServerError, "lettr": lettr.ServerError}
+
+
+@contextlib.contextmanager
+def provider_of(sdk: str, time_scale: float) -> Iterator[MockServer]:
+    """The mock provider ``sdk`` talks to, with its account."""
+    provider = "lettr" if sdk == "lettr" else "mailersend"
+    with MockServer(provider, time_scale=time_scale) as server:
+        if provider == "lettr":
+            server.admin.add_account("team", "lttr_team", plan="pro")
+        else:
+            server.admin.add_account("acme", TOKEN, plan="starter")
+        yield server
+
+
+def governed_send(sdk: str, server: MockServer, **options: Any) -> Callable[[], Any]:
+    """Send one email through the ``sdk`` client, governed with ``options``, to ``server``."""
+    if sdk == "lettr":
+        gov = Governor.from_settings(provider="lettr", plan="pro", account="team",
+                                     time_scale=server.time_scale)
+        client = govern_lettr(lettr.Lettr("lttr_team", base_url=server.url + "/api"), gov,
+                              **options)
+        return lambda: client.emails.send(from_email="shop@example.com", to=["ann@example.com"],
+                                          subject="Hi", text="Hello")
+    settings: dict[str, Any] = {"provider": "mailersend", "plan": "starter", "account": "acme",
+                                "time_scale": server.time_scale}
+    if sdk == "mailersend":
+        sync = govern_mailersend(mailersend.MailerSendClient(
+            api_key=TOKEN, base_url=server.url + "/v1/"), Governor.from_settings(**settings),
+            **options)
+        return lambda: sync.emails.send(email())
+
+    async def send() -> Any:
+        client = govern_async_mailersend(mailersend.AsyncMailerSendClient(
+            api_key=TOKEN, base_url=server.url + "/v1/"),
+            AsyncGovernor.from_settings(**settings), **options)
+        async with client:
+            return await client.emails.send(email())
+
+    return lambda: asyncio.run(send())
+
+
+@pytest.mark.parametrize("sdk", SDKS)
+def test_an_sdk_call_given_one_second_raises_within_it_during_a_30s_outage(sdk: str) -> None:
+    with provider_of(sdk, time_scale=60.0) as server:  # a real minute: Retry-After: 30
+        send = governed_send(sdk, server, timeout_s=1.0)
+        server.admin.schedule_outage(30)
+        started = time.monotonic()
+        with pytest.raises(SDK_ERRORS[sdk]):
+            send()
+        elapsed_s = time.monotonic() - started
+        assert server.admin.report()["totals"]["unavailable"] == 1
+    assert elapsed_s < 1.5  # the SDK's own error for the 503, not 30 s later
+
+
+@pytest.mark.parametrize("sdk", SDKS)
+def test_an_sdk_call_given_one_second_rides_out_a_short_outage(sdk: str) -> None:
+    with provider_of(sdk, time_scale=6.0) as server:  # a virtual second lasts 0.1 s
+        send = governed_send(sdk, server, timeout_s=1.0)
+        server.admin.schedule_outage(2)
+        started = time.monotonic()
+        assert send()
+        elapsed_s = time.monotonic() - started
+        totals = server.admin.report()["totals"]
+    assert (totals["unavailable"], totals["delivered"]) == (1, 1)
+    assert elapsed_s < 1.5

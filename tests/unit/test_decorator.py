@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -22,6 +22,9 @@ from governor.retry import (
     RetryPolicy,
     StopUntilReset,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 NOW_S = 1_767_225_600.0
 RETRY = RetryPolicy(max_attempts=4, rng=lambda: 0.5, budget=None)
@@ -346,3 +349,93 @@ def test_the_shells_offer_the_decorator_as_a_method(
     assert send("a@example.com").status_code == 202
     assert list(inspect.signature(send).parameters) == ["to"]
     assert asyncio.run(asend("b@example.com")).status_code == 202
+
+
+# -- timeout_s bounds the whole governed call -----------------------------------------------
+
+
+@pytest.fixture(params=["sync", "async"])
+def govern(request: pytest.FixtureRequest, gov: Governor,
+           agov: AsyncGovernor) -> Callable[..., Callable[[], Any]]:
+    """``govern(fn, route, **options)``: ``fn`` governed by ``limited``, through the sync or
+    the async shell, as a plain function that makes one governed call."""
+    def sync(fn: Callable[[], Any], route: str, **options: Any) -> Callable[[], Any]:
+        return limited(gov, route, **options)(fn)
+
+    def asynchronous(fn: Callable[[], Any], route: str, **options: Any) -> Callable[[], Any]:
+        async def call() -> Any:
+            return fn()
+
+        governed = limited(agov, route, **options)(call)
+        return lambda: asyncio.run(governed())
+
+    return sync if request.param == "sync" else asynchronous
+
+
+def test_a_retry_after_past_the_timeout_hands_back_the_429_at_once(
+    govern: Callable[..., Callable[[], Any]], clock: ManualClock
+) -> None:
+    call = Script(reply(429, RATE_429, retry_after="30"), reply(202))
+    response = govern(call, "POST /v1/email", retry=RETRY, timeout_s=1.0)()
+    assert (response.status_code, response.json(), call.calls) == (429, RATE_429, 1)
+    assert clock.now_s() - NOW_S <= 1.0  # not 30 s
+
+
+def test_a_retry_that_fits_in_the_timeout_still_happens(
+    govern: Callable[..., Callable[[], Any]], clock: ManualClock
+) -> None:
+    call = Script(reply(429, RATE_429, retry_after="0.2"), reply(202))
+    assert govern(call, "POST /v1/email", retry=RETRY, timeout_s=1.0)().status_code == 202
+    assert call.calls == 2
+    assert clock.now_s() - NOW_S == pytest.approx(0.5)  # Retry-After, then the next slot
+
+
+def test_without_a_timeout_a_far_retry_after_is_waited_for(
+    govern: Callable[..., Callable[[], Any]], clock: ManualClock
+) -> None:
+    call = Script(reply(429, RATE_429, retry_after="30"), reply(202))
+    assert govern(call, "POST /v1/email", retry=RETRY)().status_code == 202
+    assert clock.now_s() - NOW_S == pytest.approx(30.0)
+
+
+def test_a_backoff_past_the_timeout_raises_retries_exhausted_from_the_error(
+    govern: Callable[..., Callable[[], Any]], clock: ManualClock
+) -> None:
+    slow_backoff = RetryPolicy(max_attempts=4, base_delay_s=4.0, rng=lambda: 0.5, budget=None)
+    call = Script(httpx.ConnectError("refused"), reply(202))
+    with pytest.raises(RetriesExhausted, match=r"timeout_s \(1\.000s left\)") as info:
+        govern(call, "POST /v1/email", retry=slow_backoff, timeout_s=1.0)()
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert (info.value.attempts, call.calls, clock.now_s()) == (1, 1, NOW_S)
+
+
+def test_the_calls_own_time_counts_against_the_timeout(
+    govern: Callable[..., Callable[[], Any]], clock: ManualClock
+) -> None:
+    answers = Script(reply(503, retry_after="0.2"), reply(202))
+
+    def slow() -> httpx.Response:
+        clock.advance(0.9)  # a request on the wire for 0.9 s: 0.1 s left, less than 0.2
+        return answers()
+
+    assert govern(slow, "POST /v1/email", retry=RETRY, timeout_s=1.0)().status_code == 503
+    assert answers.calls == 1
+
+
+def test_a_retry_denied_its_slot_by_the_timeout_ends_with_the_attempt_before(
+    govern: Callable[..., Callable[[], Any]], clock: ManualClock
+) -> None:
+    # Bulk email on Starter: 15/minute, a slot every 4 s. The 503 asks for 0.2 s, which fits
+    # in the timeout; the slot after it does not.
+    outage = Script(reply(503, {"message": "down"}, retry_after="0.2"), reply(202))
+    response = govern(outage, "POST /v1/bulk-email", retry=RETRY, timeout_s=1.0)()
+    assert (response.status_code, response.json(), outage.calls) == (503, {"message": "down"}, 1)
+    clock.advance(4.0)  # the next slot: the call above took its own
+    refused = Script(httpx.ConnectError("refused"), reply(202))
+    with pytest.raises(RetriesExhausted, match=r"slot is 3\.750s away") as info:
+        govern(refused, "POST /v1/bulk-email", retry=RETRY, timeout_s=1.0)()
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert isinstance(info.value.__context__, WaitTooLong)
+    assert "timeout_s of 1.0s" in str(info.value)
+    assert refused.calls == 1
+    assert clock.now_s() - NOW_S == pytest.approx(4.0 + 0.2 + 0.25)  # Retry-After, backoff

@@ -47,8 +47,8 @@ def feedback(kind: OutcomeKind, *, retry_in_s: float | None = None, hint: str | 
 
 
 def decide(policy: RetryPolicy, fb: Feedback | None = None, error: BaseException | None = None,
-           *, attempt: int = 1, safe: bool = False) -> RetryVerdict:
-    return policy.decide(attempt, fb, error, resend_safe=safe, now_s=NOW_S)
+           *, attempt: int = 1, safe: bool = False, left_s: float | None = None) -> RetryVerdict:
+    return policy.decide(attempt, fb, error, resend_safe=safe, now_s=NOW_S, left_s=left_s)
 
 
 @pytest.mark.parametrize(("kind", "safe", "retry", "error"), [
@@ -78,6 +78,28 @@ def test_a_retry_after_beyond_max_wait_gives_up_with_the_response() -> None:
                                                                         retry_in_s=61))
     assert (verdict.retry, verdict.error) == (False, None)
     assert "beyond max_wait_s" in verdict.reason
+
+
+@pytest.mark.parametrize(("fb", "error", "left_s", "retry"), [
+    (feedback(K.RETRY_LATER, retry_in_s=30), None, 1.0, False),
+    (feedback(K.RETRY_LATER, retry_in_s=0.2), None, 1.0, True),
+    (feedback(K.RETRY_LATER, retry_in_s=1.0), None, 1.0, False),  # would start at the deadline
+    (feedback(K.RETRY_LATER), None, 0.0, False),  # no time left, not even for the next slot
+    (feedback(K.RETRY_LATER, retry_in_s=30), None, None, True),  # no timeout
+    (feedback(K.BACKOFF), None, 0.2, False),  # backoff 0.25 s
+    (feedback(K.BACKOFF), None, 0.3, True),
+    (None, httpx.ConnectError("refused"), 0.25, False),
+    (None, httpx.ConnectError("refused"), 0.26, True),
+])
+def test_a_retry_is_made_only_if_it_starts_before_the_calls_deadline(
+    fb: Feedback | None, error: BaseException | None, left_s: float | None, retry: bool
+) -> None:
+    verdict = decide(HALF, fb, error, safe=True, left_s=left_s)
+    assert verdict.retry is retry
+    if not retry:
+        assert verdict.error is RetriesExhausted
+        assert "within the call's timeout_s" in verdict.reason
+        assert "timeout_s" in give_up_message("POST /v1/email", verdict, 1, fb)
 
 
 def test_backoff_is_full_jitter_exponential_and_capped() -> None:
