@@ -235,7 +235,8 @@ class Core:
             if remaining is not None:
                 observation = replace(
                     observation, quota_limit=quota, quota_remaining=remaining,
-                    quota_reset_at_us=_body_reset(reset, observation, now_us, factor),
+                    quota_reset_at_us=_body_reset(reset, self._skew_us(observation), now_us,
+                                                  factor),
                 )
         marks = decision.marks if decision is not None else ()
         seq = None
@@ -266,6 +267,11 @@ class Core:
         if carrier is not None and quota_part is not None and self._hold(carrier, quota_part):
             urgent.append((carrier, quota_part.stamped(self.clock.now_us())))
         return feedback, urgent
+
+    def _skew_us(self, observation: Observation) -> int:
+        """The ``Date`` offset the response's headers were read with (0: no usable Date)."""
+        best = self.dates.best_us
+        return 0 if observation.server_date_us is None or best is None else best
 
     def take_pending(self, spec: CallSpec) -> Adjustment | None:
         """What rides along with a decision of ``spec``: its route's pending adjustment and,
@@ -345,15 +351,12 @@ def _stop_end(spec: CallSpec, adj: Adjustment) -> int:
     return adj.quota_reset_us or (adj.sent_at_us // q.day_us + 1) * q.day_us
 
 
-def _body_reset(
-    reset: str | None, observation: Observation, now_us: int, factor: float
-) -> int | None:
+def _body_reset(reset: str | None, skew_us: int, now_us: int, factor: float) -> int | None:
     """The quota reset a response body states (``GET /v1/api-quota``), on the local clock,
-    read like a header (relative to the response's ``Date``), or None."""
+    read like a header's (``skew_us``: the response's ``Date`` offset, in provider µs), or
+    None."""
     if reset is None:
         return None
-    date = observation.server_date_us
-    skew_us = 0 if date is None else round(now_us / factor) - round(date / factor)
     try:
         return round(decode_time(reset, round(now_us / factor), skew_us) * factor)
     except ValueError:

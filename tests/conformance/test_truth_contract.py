@@ -8,6 +8,7 @@ clock is the backend's: its ``Date`` and resets are written from it.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -199,3 +200,16 @@ def test_quota_news_of_a_request_sent_yesterday_is_dropped(
     clock.set(midnight + 1)  # its response arrives after midnight and states no reset
     gov.observe(EMAIL, 202, {"x-apiquota-remaining": "3"}, sent_at_us=sent_us)
     assert gov.try_acquire(EMAIL).quota_used == 1
+
+
+def test_the_api_quota_endpoints_reset_moves_the_day_too(make: Make, clock: ManualClock) -> None:
+    """``GET /v1/api-quota`` (which spends no quota) states quota, remaining and reset in its
+    body; the reset is read against the response's ``Date`` like a header's."""
+    midnight = (clock.now_s() // DAY_S + 1) * DAY_S
+    clock.set(midnight - 60)
+    gov = make(trial(), worker_clock=SkewedClock(clock, 7200))  # a worker two hours fast
+    body = json.dumps({"quota": 100, "remaining": 0, "reset": iso(midnight + 900)})
+    gov.observe("GET /v1/api-quota", 200, {"Date": http_date(clock.now_s())}, body.encode())
+    clock.set(midnight + 1)
+    held = gov.try_acquire(EMAIL)
+    assert (held.allowed, held.scope, held.reset_at) == (False, "quota", midnight + 900)

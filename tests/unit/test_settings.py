@@ -121,3 +121,13 @@ def test_from_settings_builds_both_shells() -> None:
     agov = AsyncGovernor.from_settings(plan="starter", account="acme")
     assert gov.account == agov.account == AccountId.from_label("acme")
     assert gov.try_acquire("POST /v1/email").allowed
+
+
+def test_header_time_says_how_response_times_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVERNOR_TIME_SCALE", "6")
+    assert GovernorSettings.load().policy().header_factor == pytest.approx(0.1)
+    monkeypatch.setenv("GOVERNOR_HEADER_TIME", "real")
+    assert GovernorSettings.load().policy().header_factor == 1.0
+    monkeypatch.setenv("GOVERNOR_HEADER_TIME", "virtual")
+    with pytest.raises(SettingsError, match="header_time"):
+        GovernorSettings.load()
