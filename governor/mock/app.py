@@ -5,7 +5,8 @@ profile's routes (MailerSend: ``POST /v1/email``, ``POST /v1/bulk-email``, ``GET
 ``GET /v1/activity/{id}``, anything else under ``/v1`` in the general bucket; Sendmux:
 ``POST /api/v1/emails/send`` and ``/api/v1/emails/send/batch``; Lettr: ``POST /api/emails``).
 Auth is ``Authorization: Bearer <token>``. The ``Date`` header is the *virtual* time, like every
-other time the mock reports, ``Retry-After`` included. A request is decided and logged when it
+other time the mock reports, ``Retry-After`` included, offset and all (see
+:mod:`governor.mock.clock`). A request is decided and logged when it
 arrives; the reply then waits for the server's :class:`~governor.mock.latency.ReplyDelay`
 (real seconds; none by default).
 
@@ -19,6 +20,9 @@ Admin API (JSON in and out; times and durations are virtual)::
     GET    /_admin/accounts/{name}              account
     PATCH  /_admin/accounts/{name}              {"plan"?, "reputation"?, "email_quota"?}
     PUT    /_admin/accounts/{name}/reputation   {"reputation": "under_review"}
+    POST   /_admin/accounts/{name}/spend        {"requests": n}: spend n of today's quota out
+                                                of band (other senders) -> {"requested",
+                                                "spent", "at", "at_s", "real_at_s", "account"}
     GET    /_admin/clock                        clock
     POST   /_admin/clock                        {"to": ISO-8601 | epoch} | {"advance_s": n}
                                                 | {"time_of_day": "23:59:50"} (next one);
@@ -39,7 +43,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime, time, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
@@ -101,6 +105,7 @@ def create_app(
             Route("/accounts", _guard(admin.accounts), methods=["GET", "POST"]),
             Route("/accounts/{name}", _guard(admin.account), methods=["GET", "PATCH"]),
             Route("/accounts/{name}/reputation", _guard(admin.account), methods=["PUT"]),
+            Route("/accounts/{name}/spend", _guard(admin.spend), methods=["POST"]),
             Route("/clock", _guard(admin.time), methods=["GET", "POST"]),
             Route("/outages", _guard(admin.outages), methods=["GET", "POST", "DELETE"]),
             Route("/reset", _guard(admin.reset), methods=["POST"]),
@@ -144,7 +149,7 @@ class _Admin:
     async def account(self, request: Request) -> Response:
         name = request.path_params["name"]
         if name not in self.rules.accounts:
-            return JSONResponse({"error": f"no account {name!r}"}, 404)
+            return _no_account(name)
         if request.method == "GET":
             return JSONResponse(self.rules.accounts[name].describe())
         data = await _body(request)
@@ -156,6 +161,20 @@ class _Admin:
             email_quota=email_quota,
         )
         return JSONResponse(changed.describe())
+
+    async def spend(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in self.rules.accounts:
+            return _no_account(name)
+        units = (await _body(request)).get("requests")
+        if not _is_count(units):
+            raise BadRequest("'requests' must be a whole number of requests to spend")
+        entry = self.rules.spend(name, units, self.clock.now_s())
+        return JSONResponse({
+            "requested": units, "spent": entry.quota_cost, "at": iso_utc(entry.t),
+            "at_s": entry.t, "real_at_s": self.clock.real_at(entry.t),
+            "account": self.rules.accounts[name].describe(),
+        })
 
     async def time(self, request: Request) -> Response:
         if request.method == "GET":
@@ -251,9 +270,17 @@ def _number(data: dict[str, Any], name: str, default: float | None = None) -> fl
     return float(value)
 
 
+def _no_account(name: str) -> Response:
+    return JSONResponse({"error": f"no account {name!r}"}, 404)
+
+
+def _is_count(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _optional_int(data: dict[str, Any], name: str) -> int | None:
     value = data.get(name)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+    if value is not None and not _is_count(value):
         raise BadRequest(f"{name!r} must be a whole number of messages, or null")
     return value
 
