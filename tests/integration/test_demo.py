@@ -144,6 +144,18 @@ def test_midnight_on_the_fleets_clock_without_other_senders_resumes_at_the_reset
     _midnight(report, 0.0, 0)
 
 
+@needs_server
+@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.parametrize("offset", ["-60", "60"])  # the provider's midnight after, before ours
+def test_midnight_with_other_senders_and_the_providers_own_clock_sends_nothing_over_quota(
+    tmp_path: Path, offset: str
+) -> None:
+    report = run_demo(tmp_path, "midnight", "--messages", "120", "--time-scale", "3",
+                      "--clock-offset", offset)
+    _midnight(report, float(offset), 30)
+
+
 def test_demo_refuses_midnight_options_for_another_scenario(tmp_path: Path) -> None:
     proc = _demo(tmp_path, "--scenario", "steady", "--out-of-band", "5")
     out, err = proc.communicate(timeout=60)
