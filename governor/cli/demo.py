@@ -55,6 +55,13 @@ def demo(
     latency_p99_ms: Annotated[float | None, typer.Option(
         help="p99 of the mock's latency: latencies become log-normal through median and p99 "
         "(seeded).")] = None,
+    clock_offset: Annotated[float | None, typer.Option(
+        "--clock-offset", help="Midnight scenario: provider seconds the provider's clock runs "
+        "ahead of the fleet's, so its quota resets that much before the governor's midnight; "
+        "negative: behind, after it (default -60).")] = None,
+    out_of_band: Annotated[int | None, typer.Option(
+        min=0, help="Midnight scenario: requests of the day's quota other senders of the "
+        "account spend, half as the fleet starts, half midway (default 30).")] = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the report as JSON on stdout, and nothing else.")] = False,
 ) -> None:
@@ -64,7 +71,8 @@ def demo(
 
     steady: MailerSend POST /v1/email at 120/min.
     reputation-drop: the account goes under review mid-run (120 -> 10/min).
-    midnight: a 100/day quota across a UTC midnight.
+    midnight: a 100/day quota, 30 of it spent by other senders, across a provider midnight
+    a minute after the governor's.
     bulk: POST /v1/bulk-email at 15/min.
     sendmux-outage: 503s with Retry-After, lost replies, Idempotency-Key.
     lettr-hidden: a 3/s limit without rate headers.
@@ -84,7 +92,8 @@ def demo(
     try:
         options = DemoOptions(scenario, workers, messages, duration, time_scale, redis_url,
                               "sliding" if window == "sliding" else "fixed", latency_ms,
-                              latency_p99_ms)
+                              latency_p99_ms, clock_offset_s=clock_offset,
+                              out_of_band=out_of_band)
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

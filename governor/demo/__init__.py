@@ -3,7 +3,8 @@ mock provider, with an embedded Redis, live progress and a report from the serve
 
 Modules, in the order a run goes through them::
 
-    scenarios.py  what each scenario sends, what happens mid-run, and its bar (data only)
+    scenarios.py  what each scenario sends, what happens mid-run, and its bar (data)
+    midnight.py   the midnight scenario's clocks: its plan, and its reading of the mock's log
     runner.py     starts Redis, the mock and the fleet; stops it all, Ctrl-C included
     fleet.py      the worker processes and the parent's loop: feed, play the scenario, draw
     worker.py     one worker process: queue -> governor -> HTTP -> observe -> acknowledge

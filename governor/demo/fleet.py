@@ -55,9 +55,19 @@ class Fleet:
         self._stopped = False
 
     def spawn(self) -> None:
-        """Start the worker processes; they wait for their configuration."""
+        """Start the worker processes; they import, then wait for their configuration."""
         for p in self.procs:
             p.start()
+
+    def wait_spawned(self) -> None:
+        """Wait until every worker has imported (or one has died, or a minute has passed: the
+        run then reports it)."""
+        deadline_s = time.time() + _READY_TIMEOUT_S
+        while len(self.tally.spawned) < len(self.procs) and time.time() < deadline_s:
+            if any(p.exitcode is not None for p in self.procs):
+                return
+            self._drain(0.05)
+            self.progress.update(self.tally, time.time())
 
     def run(self, configs: list[WorkerConfig], admin: MockAdmin) -> None:
         """Configure the workers, start them together, and follow them to the end."""
@@ -69,7 +79,10 @@ class Fleet:
             self._drain(0.05)
             now = time.time()
             if not self.go.is_set():
-                if len(tally.ready) == len(self.procs) and now >= facts.go_at_s:
+                if len(tally.ready) == len(self.procs) and not facts.ready_s:
+                    facts.ready_s = now
+                if facts.ready_s and now >= facts.go_at_s:
+                    self._events(admin, 0.0, now)
                     self.go.set()
                     facts.started_s = tally.started_s = now
                 elif now - configured > _READY_TIMEOUT_S:
@@ -79,8 +92,11 @@ class Fleet:
                 self._feed()
                 elapsed_s = now - facts.started_s
                 self._events(admin, len(tally.acked) / tally.total if tally.total
-                             else elapsed_s / (opts.duration_s or 1.0))
+                             else elapsed_s / (opts.duration_s or 1.0), now)
                 if tally.finished or elapsed_s >= (opts.duration_s or float("inf")):
+                    facts.ended_s = now
+                    return
+                if self._gave_up(now):
                     facts.ended_s = now
                     return
             dead = [p for p in self.procs if p.exitcode is not None]
@@ -92,6 +108,17 @@ class Fleet:
                 return
             self.progress.update(tally, now)
 
+    def _gave_up(self, now_s: float) -> bool:
+        """Whether a midnight run is past its plan's end (the fleet never resumed, or too
+        slowly); says so in the facts' errors."""
+        plan, tally = self.facts.midnight, self.tally
+        if plan is None or now_s < plan.ends_by_s:
+            return False
+        after_s = now_s - max(plan.reset_s, plan.fleet_midnight_s)
+        self.facts.errors.append(f"gave up {after_s:.0f} s after the later midnight with "
+                                 f"{tally.issued - len(tally.acked)} messages unsent")
+        return True
+
     def _feed(self) -> None:
         """Keep a few messages per worker queued (all of them, in a fixed-size run)."""
         tally = self.tally
@@ -101,9 +128,15 @@ class Fleet:
             self.work.put(tally.issued)
             tally.issued += 1
 
-    def _events(self, admin: MockAdmin, done: float) -> None:
-        """The scenario's mid-run events, once their share (``done``) of the run is done."""
+    def _events(self, admin: MockAdmin, done: float, now_s: float) -> None:
+        """The scenario's mid-run events, once their share (``done``) of the run is done (0:
+        the fleet is about to start), and the out-of-band spends planned by ``now_s``."""
         facts, s = self.facts, self.facts.scenario
+        spends = facts.midnight.spends if facts.midnight is not None else ()
+        for at_s, requests in spends[len(facts.spent):]:
+            if now_s < at_s:
+                break
+            facts.spent.append(admin.spend(ACCOUNT, requests))
         if s.drop_at is not None and facts.drop_s is None and done >= s.drop_at:
             facts.drop_s = time.time()
             admin.set_reputation(ACCOUNT, "under_review")

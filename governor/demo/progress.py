@@ -50,8 +50,9 @@ def _unit(period_s: float) -> str:
 
 
 def provider_time(facts: RunFacts, now_s: float) -> str:
-    """The mock's (aligned) clock: ``HH:MM:SS`` UTC of provider time."""
-    virtual = now_s * 60.0 / facts.time_scale
+    """The mock's clock (aligned, plus the scenario's offset): ``HH:MM:SS`` UTC of provider
+    time."""
+    virtual = now_s * 60.0 / facts.time_scale + facts.scenario.clock_offset_s
     return datetime.fromtimestamp(virtual, tz=timezone.utc).strftime("%H:%M:%S")
 
 
@@ -68,8 +69,10 @@ def _numbers(facts: RunFacts, tally: Tally, now_s: float) -> dict[str, str]:
         phase = "ready; waiting for the start"
     elif paused:
         phase = "paused by the server"
+    elif tally.quota_left == 0 and (facts.midnight is None or now_s < facts.midnight.reset_s):
+        phase = "the daily quota is spent: waiting for the provider's midnight UTC"
     elif tally.quota_left == 0:
-        phase = "the daily quota is spent: waiting for midnight UTC"
+        phase = "the provider's quota has reset: waiting for the fleet to resume"
     else:
         phase = "sending"
     return {

@@ -2,10 +2,12 @@
 
 What a run starts, in order, and stops on the way out (Ctrl-C and SIGTERM included): a private
 Redis-compatible server on loopback (unless a Redis URL is given), the mock provider in a child
-process (its clock runs ``60 / time_scale`` times faster; given a latency, it answers each send
-that much later, in real time), the account on the mock, and the workers (``spawn``). The
-parent feeds message ids into a shared queue, plays the scenario's events (a reputation drop,
-outages), draws the progress, and stops the fleet once every message is acknowledged (or the
+process (its clock runs ``60 / time_scale`` times faster, offset from the fleet's when the
+scenario says so; given a latency, it answers each send that much later, in real time), the
+account on the mock, and the workers (``spawn``; a midnight run plans its clocks once they have
+imported, see :mod:`governor.demo.midnight`). The parent feeds message ids into a shared
+queue, plays the scenario's events (a reputation drop, outages, quota spent out of band), draws
+the progress, and stops the fleet once every message is acknowledged (or the
 duration is over). The report is built from the mock's own account of what it received
 (``report``).
 """
@@ -20,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from governor.demo.fleet import ACCOUNT, Fleet, Interrupted
-from governor.demo.scenarios import SCENARIOS, Scenario, midnight_time_scale
+from governor.demo.midnight import plan_midnight
+from governor.demo.scenarios import SCENARIOS, Scenario, with_midnight
 from governor.demo.worker import WorkerConfig
 from governor.embedded import start_server
 from governor.mock.latency import reply_latency
@@ -31,14 +34,12 @@ if TYPE_CHECKING:
     from types import FrameType
 
     from governor.capacity import Latency
+    from governor.demo.midnight import MidnightPlan
     from governor.demo.progress import Progress
     from governor.demo.tally import Tally
     from governor.mock.windows import WindowMode
 
 __all__ = ["DemoOptions", "RunFacts", "run_demo"]
-
-_MIDNIGHT_STARTUP_S = 8.0  # time allowed for the fleet to start before the quota is spent
-_MIDNIGHT_LEAD_S = 1.5  # the quota runs out this long before midnight
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +48,10 @@ class DemoOptions:
 
     ``latency_ms`` is how long the mock takes to answer each send, in real milliseconds (0:
     at once), the median of a log-normal latency when ``latency_p99_ms`` is given, drawn with
-    ``latency_seed``; see :mod:`governor.mock.latency`. Raises ValueError for a latency the
-    mock cannot take.
+    ``latency_seed``; see :mod:`governor.mock.latency`. ``clock_offset_s`` (provider seconds
+    the provider's clock runs ahead of the fleet's) and ``out_of_band`` (requests other senders
+    spend) vary the midnight scenario (None: its own). Raises ValueError for a latency the
+    mock cannot take, or a variant :func:`~governor.demo.scenarios.with_midnight` refuses.
     """
 
     scenario: str = "steady"
@@ -61,9 +64,17 @@ class DemoOptions:
     latency_ms: float = 0.0
     latency_p99_ms: float | None = None
     latency_seed: int = 0
+    clock_offset_s: float | None = None
+    out_of_band: int | None = None
 
     def __post_init__(self) -> None:
         self.latency()
+        self.played()
+
+    def played(self) -> Scenario:
+        """The scenario as this run plays it."""
+        return with_midnight(SCENARIOS[self.scenario], clock_offset_s=self.clock_offset_s,
+                             out_of_band=self.out_of_band)
 
     def latency(self) -> Latency | None:
         """The mock's reply latency (seconds), None for none."""
@@ -79,11 +90,13 @@ class RunFacts:
     time_scale: float
     redis: str = ""
     go_at_s: float = 0.0
+    ready_s: float = 0.0
     started_s: float = 0.0
     ended_s: float = 0.0
-    midnight_s: float | None = None
+    midnight: MidnightPlan | None = None
     drop_s: float | None = None
     outages: list[dict[str, Any]] = field(default_factory=list)
+    spent: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
     errors: list[str] = field(default_factory=list)
     unfinished: int = 0
@@ -121,17 +134,11 @@ def _script_calls(url: str) -> int:
 def run_demo(options: DemoOptions, progress: Progress) -> tuple[RunFacts, Tally]:
     """Run the scenario of ``options`` to its end; raises nothing for a Ctrl-C (the facts say
     it was interrupted). Everything started is stopped before this returns."""
-    scenario = SCENARIOS[options.scenario]
+    scenario = options.played()
     facts = RunFacts(scenario, options, options.time_scale)
     url = options.redis_url or GovernorSettings.load(
         provider=scenario.provider, plan=scenario.plan, reputation="healthy"
     ).redis_url
-    if scenario.midnight:  # start so that the day's quota runs out just before midnight
-        spend_s = (scenario.quota or 0) / scenario.requests_per_s(options.time_scale)
-        facts.time_scale, facts.midnight_s = midnight_time_scale(
-            options.time_scale, time.time() + _MIDNIGHT_STARTUP_S + spend_s + _MIDNIGHT_LEAD_S
-        )
-        facts.go_at_s = facts.midnight_s - spend_s - _MIDNIGHT_LEAD_S
     fleet = Fleet(facts, progress)
     with contextlib.ExitStack() as stack, _sigterm_raises():
         try:
@@ -162,10 +169,16 @@ def _serve(facts: RunFacts, fleet: Fleet, stack: contextlib.ExitStack, url: str 
         facts.redis = f"embedded {server.binary} on port {server.port}"
     else:
         facts.redis = url.split("@")[-1]  # never show a password
+    if scenario.midnight:  # once the workers have imported: the rest of the startup is short
+        fleet.wait_spawned()
+        messages = facts.options.messages or scenario.messages
+        facts.midnight = plan_midnight(scenario, facts.time_scale, time.time(), messages)
+        facts.time_scale, facts.go_at_s = facts.midnight.time_scale, facts.midnight.go_at_s
     mock = stack.enter_context(MockServer(
-        scenario.provider, time_scale=facts.time_scale, rate_headers=scenario.rate_headers,
+        scenario.provider, time_scale=facts.time_scale, clock_offset_s=scenario.clock_offset_s,
+        rate_headers=scenario.rate_headers,
         window=facts.options.window, latency=facts.options.latency(),
-        latency_seed=facts.options.latency_seed, process=True,
+        latency_seed=facts.options.latency_seed, process=True, startup_timeout_s=30.0,
     ))
     token = f"demo-{secrets.token_hex(12)}"
     mock.admin.add_account(ACCOUNT, token, plan=scenario.plan)

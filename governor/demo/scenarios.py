@@ -1,6 +1,6 @@
 """The demo's scenarios: which provider, plan and route the fleet sends to, what the mock does to
-it mid-run, and the bar the run is measured against. Data only; ``runner`` plays them and
-``report`` checks their bars.
+it mid-run, and the bar the run is measured against. Data (and :func:`with_midnight`, the
+midnight scenario's variants); ``runner`` plays them and ``report`` checks their bars.
 
 Every number is a provider number (virtual time on the mock, see :mod:`governor.mock.clock`);
 at the default time scale a provider minute lasts 6 s, so 120/min is 20 sends a second.
@@ -8,11 +8,12 @@ at the default time scale a provider minute lasts 6 s, so 120/min is 20 sends a 
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-__all__ = ["SCENARIOS", "Check", "Outage", "Scenario", "midnight_time_scale"]
+from governor.limits import DAY_S
+
+__all__ = ["SCENARIOS", "Check", "Outage", "Scenario", "Spend", "with_midnight"]
 
 Check = Literal["no_429", "utilisation", "drop", "midnight", "intact", "outage"]
 """A bar of the run (see ``governor.demo.report``):
@@ -20,7 +21,10 @@ Check = Literal["no_429", "utilisation", "drop", "midnight", "intact", "outage"]
 ``no_429``       the server answered no 429 at all
 ``utilisation``  at least 97% of the binding limit used while saturated
 ``drop``         after the reputation drop, at most one 429 per worker
-``midnight``     no send over the daily quota; sending resumed right after midnight
+``midnight``     no send over the daily quota (none refused ``#MS42901``), the day's quota
+                 used to the last request, out-of-band spend included; no request between
+                 the quota running out and the provider's reset, and sending resumed within
+                 one emission interval after it, plus a slack (``governor.demo.midnight``)
 ``intact``       every message acknowledged once: nothing lost, nothing failed, none
                  delivered twice
 ``outage``       the outages ridden out: at most one 503 per worker per outage
@@ -40,6 +44,16 @@ class Outage:
 
 
 @dataclass(frozen=True, slots=True)
+class Spend:
+    """``requests`` of the day's quota spent out of band (other senders of the account: another
+    token, the SMTP relay), ``at`` a share of the way from the fleet's start to the moment its
+    part of the day should run out (0: as the fleet starts, before its first send)."""
+
+    at: float
+    requests: int
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """One demo run's setup and bar.
 
@@ -48,6 +62,11 @@ class Scenario:
     when the account's reputation drops to ``under_review``; ``lose_every`` makes a worker
     treat every n-th success as a lost reply and send the message again (with its
     ``Idempotency-Key``, so the server replays instead of delivering twice).
+
+    A ``midnight`` run crosses the provider's midnight with the daily ``quota`` spent just
+    before it; ``clock_offset_s`` is how many provider seconds the provider's clock runs ahead
+    of the fleet's (negative: behind), so its midnight comes that much earlier (later) than
+    the governor's; ``out_of_band`` is what other senders spend of the same day's quota.
     """
 
     name: str
@@ -70,6 +89,8 @@ class Scenario:
     lose_every: int = 0
     midnight: bool = False
     quota: int | None = None
+    clock_offset_s: float = 0.0
+    out_of_band: tuple[Spend, ...] = field(default=())
 
     @property
     def route(self) -> str:
@@ -99,10 +120,13 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "midnight",
-            "MailerSend Trial plan (100 requests/day) across a UTC midnight",
-            "no send over the daily quota; sending resumes right after the reset",
+            "MailerSend Trial plan (100 requests/day), part of it spent by other senders, "
+            "across a provider midnight that is not the fleet's",
+            "no send over the daily quota; sending resumes within one decision after the "
+            "provider's reset, never before it",
             "mailersend", "trial", "/v1/email", "email", 120, 60.0, 150,
-            ("no_429", "midnight", "intact"), midnight=True, quota=100,
+            ("no_429", "midnight", "intact"), midnight=True, quota=100, clock_offset_s=-60.0,
+            out_of_band=(Spend(0.0, 15), Spend(0.5, 15)),
         ),
         Scenario(
             "bulk", "MailerSend POST /v1/bulk-email, 25 emails a request, Starter: 15/min binds",
@@ -127,16 +151,26 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-def midnight_time_scale(time_scale: float, midnight_at_s: float) -> tuple[float, float]:
-    """A time scale close to ``time_scale`` at which a provider midnight falls at about real
-    epoch second ``midnight_at_s`` (a fraction of a second earlier), and that midnight.
-
-    The mock's aligned clock and the governor's quota days both start a provider day at every
-    multiple of ``1440 * time_scale`` real seconds since the epoch; nudging the scale by a few
-    parts in a million moves one of those multiples to the moment wanted. The day length is
-    kept a whole number of microseconds, as the governor stores it.
-    """
-    day_us = 1440 * time_scale * 1_000_000
-    days = max(1, round(midnight_at_s * 1_000_000 / day_us))
-    exact_day_us = math.floor(midnight_at_s * 1_000_000 / days)
-    return exact_day_us / 1440e6, days * exact_day_us / 1_000_000
+def with_midnight(
+    scenario: Scenario, *, clock_offset_s: float | None = None, out_of_band: int | None = None
+) -> Scenario:
+    """``scenario`` with the provider's clock ``clock_offset_s`` ahead of the fleet's, and
+    ``out_of_band`` requests spent by other senders (half as the fleet starts, the rest halfway
+    through its part of the day); None keeps the scenario's. Raises ValueError unless it is a
+    midnight scenario and the values leave the fleet part of a day and one midnight nearest."""
+    if clock_offset_s is None and out_of_band is None:
+        return scenario
+    if not scenario.midnight or scenario.quota is None:
+        raise ValueError(f"a clock offset and out-of-band spend are for the midnight scenario, "
+                         f"not {scenario.name!r}")
+    spends = scenario.out_of_band
+    if out_of_band is not None:
+        if not 0 <= out_of_band < scenario.quota:
+            raise ValueError(f"out-of-band spend must leave the fleet part of the day's "
+                             f"{scenario.quota}, not {out_of_band}")
+        halves = (Spend(0.0, out_of_band - out_of_band // 2), Spend(0.5, out_of_band // 2))
+        spends = tuple(s for s in halves if s.requests)
+    offset_s = scenario.clock_offset_s if clock_offset_s is None else clock_offset_s
+    if not abs(offset_s) < DAY_S / 2:
+        raise ValueError(f"the provider's clock offset must be under half a day, not {offset_s}")
+    return replace(scenario, clock_offset_s=offset_s, out_of_band=spends)

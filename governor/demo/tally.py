@@ -9,7 +9,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from governor.demo.worker import Ready, Sent, Stopped
+from governor.demo.worker import Ready, Sent, Spawned, Stopped
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -76,6 +76,7 @@ class Tally:
     waits: list[float] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
     per_worker: dict[int, WorkerStats] = field(default_factory=dict)
+    spawned: set[int] = field(default_factory=set)
     ready: set[int] = field(default_factory=set)
     stopped: dict[int, str | None] = field(default_factory=dict)
     limit_seen: int | None = None
@@ -91,6 +92,8 @@ class Tally:
         """Count one worker event."""
         if isinstance(event, Sent):
             self._sent(event)
+        elif isinstance(event, Spawned):
+            self.spawned.add(event.pid)
         elif isinstance(event, Ready):
             self.ready.add(event.worker)
         elif isinstance(event, Stopped):

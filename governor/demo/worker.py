@@ -9,6 +9,7 @@ with "retry later" (429, 503) or that may not have left goes back to the queue; 
 
 from __future__ import annotations
 
+import os
 import queue
 import signal
 import time
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from governor.headers import Observation
     from governor.outcome import Outcome
 
-__all__ = ["Ready", "Sent", "Stopped", "WorkerConfig", "payload", "run_worker"]
+__all__ = ["Ready", "Sent", "Spawned", "Stopped", "WorkerConfig", "payload", "run_worker"]
 
 _TAKE_TIMEOUT_S = 0.1
 _BATCH_FILL_S = 0.01
@@ -55,6 +56,12 @@ class WorkerConfig:
     batch: int = 1
     idempotency_prefix: str | None = None
     lose_every: int = 0
+
+
+class Spawned(NamedTuple):
+    """A worker process has imported everything and waits for its configuration."""
+
+    pid: int
 
 
 class Ready(NamedTuple):
@@ -126,6 +133,7 @@ def run_worker(setup: Queue[WorkerConfig], work: Queue[int], events: Queue[Any],
     ``work`` holds and report to ``events``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C and stops us
     die_with_parent(signal.SIGTERM)  # the demo process dies: so does its worker
+    events.put(Spawned(os.getpid()))
     while True:
         try:
             cfg = setup.get(timeout=_TAKE_TIMEOUT_S)

@@ -16,6 +16,7 @@ Modules, in the order a request goes through them::
     mailersend.py sendmux.py lettr.py   each provider's statuses, headers and bodies
     log.py report.py                    the request log and the report computed from it
     latency.py      ReplyDelay: the real seconds a reply waits after the decision (seeded)
+    fields.py       the admin API's JSON fields, read or refused (400)
     app.py          the Starlette app: provider routes and the /_admin API
     server.py admin.py __main__.py      MockServer (uvicorn in a thread or a process),
                                         its admin client, ``python -m governor.mock``

@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="how windows are counted (default fixed)")
     parser.add_argument("--start", type=float, default=None,
                         help="virtual start time, epoch seconds (default: aligned clock)")
+    parser.add_argument("--clock-offset-s", type=float, default=0.0,
+                        help="virtual seconds the provider's clock runs ahead of the aligned "
+                        "clock; negative: behind (default 0)")
     parser.add_argument("--rate-headers", action=argparse.BooleanOptionalAction, default=None,
                         help="send rate-limit headers (default: as the provider does)")
     parser.add_argument("--latency-ms", type=float, default=0.0,
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rules = MockRules(args.provider, window=args.window, time_scale=args.time_scale,
                           rate_headers=args.rate_headers)
-        clock = VirtualClock(args.time_scale, args.start)
+        clock = VirtualClock(args.time_scale, args.start, offset_s=args.clock_offset_s)
         delay = ReplyDelay(reply_latency(args.latency_ms, args.latency_p99_ms), args.latency_seed)
         for spec in args.account:
             name, token, plan, reputation = [*spec.split(":"), "", ""][:4]

@@ -62,6 +62,12 @@ class Account:
         return self.limits.plan
 
     @property
+    def quota_limit(self) -> int | None:
+        """The daily quota of the account's plan (None: no daily quota)."""
+        quota = self.limits.quota
+        return quota.limit if quota is not None else None
+
+    @property
     def reputation(self) -> str:
         """``"healthy"`` or a reputation of the profile, e.g. ``"under_review"``."""
         return self.limits.reputation
@@ -71,15 +77,29 @@ class Account:
         if day != self.quota_day:
             self.quota_day, self.quota_used = day, 0
 
+    def spend_quota(self, day: int, units: int) -> int:
+        """Spend up to ``units`` of virtual day ``day``'s quota as other senders of the account
+        would; returns what was spent. What the day has no room for is not spent (the provider
+        refused those senders). Raises ValueError for a negative amount or a plan without a
+        daily quota."""
+        limit = self.quota_limit
+        if limit is None:
+            raise ValueError(f"account {self.name!r} has no daily quota to spend")
+        if units < 0:
+            raise ValueError(f"cannot spend {units} requests of the quota")
+        self.use_day(day)
+        spent = min(units, max(0, limit - self.quota_used))
+        self.quota_used += spent
+        return spent
+
     def describe(self) -> dict[str, Any]:
         """The account as JSON (token digests in short form only)."""
-        quota = self.limits.quota
         return {
             "name": self.name,
             "plan": self.plan,
             "reputation": self.reputation,
             "buckets": {name: str(rate) for name, rate in self.limits.buckets.items()},
-            "quota": quota.limit if quota is not None else None,
+            "quota": self.quota_limit,
             "quota_used": self.quota_used,
             "quota_day": self.quota_day,
             "email_quota": self.email_quota,

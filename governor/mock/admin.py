@@ -61,6 +61,15 @@ class MockAdmin:
         )
         return result
 
+    def spend(self, name: str, requests: int) -> dict[str, Any]:
+        """Spend ``requests`` of an account's daily quota out of band, as its other senders
+        (another token, SMTP) would; returns ``{"requested", "spent", "at", "at_s",
+        "real_at_s", "account"}`` (``spent`` is less when the day had no more room)."""
+        result: dict[str, Any] = self._call(
+            "POST", f"/accounts/{name}/spend", {"requests": requests}
+        )
+        return result
+
     def account(self, name: str) -> dict[str, Any]:
         """One account's settings and counters."""
         result: dict[str, Any] = self._call("GET", f"/accounts/{name}")

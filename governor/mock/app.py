@@ -5,7 +5,8 @@ profile's routes (MailerSend: ``POST /v1/email``, ``POST /v1/bulk-email``, ``GET
 ``GET /v1/activity/{id}``, anything else under ``/v1`` in the general bucket; Sendmux:
 ``POST /api/v1/emails/send`` and ``/api/v1/emails/send/batch``; Lettr: ``POST /api/emails``).
 Auth is ``Authorization: Bearer <token>``. The ``Date`` header is the *virtual* time, like every
-other time the mock reports, ``Retry-After`` included. A request is decided and logged when it
+other time the mock reports, ``Retry-After`` included, offset and all (see
+:mod:`governor.mock.clock`). A request is decided and logged when it
 arrives; the reply then waits for the server's :class:`~governor.mock.latency.ReplyDelay`
 (real seconds; none by default).
 
@@ -19,6 +20,9 @@ Admin API (JSON in and out; times and durations are virtual)::
     GET    /_admin/accounts/{name}              account
     PATCH  /_admin/accounts/{name}              {"plan"?, "reputation"?, "email_quota"?}
     PUT    /_admin/accounts/{name}/reputation   {"reputation": "under_review"}
+    POST   /_admin/accounts/{name}/spend        {"requests": n}: spend n of today's quota out
+                                                of band (other senders) -> {"requested",
+                                                "spent", "at", "at_s", "real_at_s", "account"}
     GET    /_admin/clock                        clock
     POST   /_admin/clock                        {"to": ISO-8601 | epoch} | {"advance_s": n}
                                                 | {"time_of_day": "23:59:50"} (next one);
@@ -36,9 +40,6 @@ Errors: 400 ``{"error": ...}`` for a bad request, 404 for an unknown account.
 
 from __future__ import annotations
 
-import json
-import math
-from datetime import datetime, time, timezone
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -46,9 +47,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from governor.errors import ProfileError
-from governor.limits import DAY_S
 from governor.mock.accounts import UNSET
 from governor.mock.clock import http_date, iso_utc
+from governor.mock.fields import (
+    BadRequest,
+    clock_target,
+    is_count,
+    number,
+    optional_count,
+    parse_object,
+    read_time,
+)
 from governor.mock.latency import ReplyDelay
 from governor.mock.wire import Call
 
@@ -66,10 +75,6 @@ if TYPE_CHECKING:
 __all__ = ["create_app"]
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-
-
-class BadRequest(ValueError):
-    """An admin request the mock cannot act on; answered with 400."""
 
 
 def create_app(
@@ -101,6 +106,7 @@ def create_app(
             Route("/accounts", _guard(admin.accounts), methods=["GET", "POST"]),
             Route("/accounts/{name}", _guard(admin.account), methods=["GET", "PATCH"]),
             Route("/accounts/{name}/reputation", _guard(admin.account), methods=["PUT"]),
+            Route("/accounts/{name}/spend", _guard(admin.spend), methods=["POST"]),
             Route("/clock", _guard(admin.time), methods=["GET", "POST"]),
             Route("/outages", _guard(admin.outages), methods=["GET", "POST", "DELETE"]),
             Route("/reset", _guard(admin.reset), methods=["POST"]),
@@ -137,30 +143,44 @@ class _Admin:
             raise BadRequest("an account needs a 'name' and a 'token' (or 'tokens'), as strings")
         account = self.rules.accounts.add(
             data["name"], tokens, plan=data.get("plan"), reputation=data.get("reputation"),
-            email_quota=_optional_int(data, "email_quota"),
+            email_quota=optional_count(data, "email_quota"),
         )
         return JSONResponse(account.describe(), 201)
 
     async def account(self, request: Request) -> Response:
         name = request.path_params["name"]
         if name not in self.rules.accounts:
-            return JSONResponse({"error": f"no account {name!r}"}, 404)
+            return _no_account(name)
         if request.method == "GET":
             return JSONResponse(self.rules.accounts[name].describe())
         data = await _body(request)
         if request.method == "PUT" and "reputation" not in data:
             raise BadRequest("give the new 'reputation'")
-        email_quota = _optional_int(data, "email_quota") if "email_quota" in data else UNSET
+        email_quota = optional_count(data, "email_quota") if "email_quota" in data else UNSET
         changed = self.rules.accounts.configure(
             name, plan=data.get("plan", UNSET), reputation=data.get("reputation", UNSET),
             email_quota=email_quota,
         )
         return JSONResponse(changed.describe())
 
+    async def spend(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in self.rules.accounts:
+            return _no_account(name)
+        units = (await _body(request)).get("requests")
+        if not is_count(units):
+            raise BadRequest("'requests' must be a whole number of requests to spend")
+        entry = self.rules.spend(name, units, self.clock.now_s())
+        return JSONResponse({
+            "requested": units, "spent": entry.quota_cost, "at": iso_utc(entry.t),
+            "at_s": entry.t, "real_at_s": self.clock.real_at(entry.t),
+            "account": self.rules.accounts[name].describe(),
+        })
+
     async def time(self, request: Request) -> Response:
         if request.method == "GET":
             return JSONResponse(self.clock.describe())
-        target = _clock_target(await _body(request), self.clock.now_s())
+        target = clock_target(await _body(request), self.clock.now_s())
         try:
             before = self.clock.jump_to(target)
         except ValueError as exc:
@@ -175,11 +195,11 @@ class _Admin:
             return Response(status_code=204)
         data = await _body(request)
         if "start" in data:
-            start_s = _time(data["start"])
+            start_s = read_time(data["start"])
         else:
-            start_s = self.clock.now_s() + _number(data, "start_in_s", 0)
+            start_s = self.clock.now_s() + number(data, "start_in_s", 0)
         code = str(data.get("code", "service_unavailable"))
-        outage = self.rules.outages.add(start_s, start_s + _number(data, "duration_s"), code)
+        outage = self.rules.outages.add(start_s, start_s + number(data, "duration_s"), code)
         return JSONResponse(self._outage(outage), 201)
 
     async def reset(self, request: Request) -> Response:
@@ -231,59 +251,9 @@ def _bearer(value: str | None) -> str | None:
     return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
+def _no_account(name: str) -> Response:
+    return JSONResponse({"error": f"no account {name!r}"}, 404)
+
+
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"the body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise BadRequest("the body must be a JSON object")
-    return data
-
-
-def _number(data: dict[str, Any], name: str, default: float | None = None) -> float:
-    value = data.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BadRequest(f"{name!r} must be a number of (virtual) seconds")
-    return float(value)
-
-
-def _optional_int(data: dict[str, Any], name: str) -> int | None:
-    value = data.get(name)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise BadRequest(f"{name!r} must be a whole number of messages, or null")
-    return value
-
-
-def _time(value: Any) -> float:
-    """Virtual epoch seconds from a number or an ISO-8601 text (naive means UTC)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, str):
-        raise BadRequest(f"a time is epoch seconds or ISO-8601 text, not {value!r}")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise BadRequest(f"cannot read {value!r} as an ISO-8601 time") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
-
-
-def _clock_target(data: dict[str, Any], now_s: float) -> float:
-    if "to" in data:
-        return _time(data["to"])
-    if "advance_s" in data:
-        return now_s + _number(data, "advance_s")
-    if "time_of_day" in data:
-        try:
-            of_day = time.fromisoformat(str(data["time_of_day"]).removesuffix("Z"))
-        except ValueError as exc:
-            raise BadRequest("time_of_day is HH:MM:SS (UTC)") from exc
-        seconds = of_day.hour * 3600 + of_day.minute * 60 + of_day.second + of_day.microsecond / 1e6
-        target = math.floor(now_s / DAY_S) * DAY_S + seconds
-        return target if target >= now_s else target + DAY_S
-    raise BadRequest("give 'to' (ISO-8601 or epoch), 'advance_s' or 'time_of_day'")
+    return parse_object(await request.body())

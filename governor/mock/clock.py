@@ -11,9 +11,21 @@ By default the clock is **aligned**: ``virtual = real epoch * speed``. A virtual
 starts at every multiple of ``time_scale`` real seconds and a virtual UTC midnight at every
 multiple of ``1440 * time_scale`` real seconds: the same boundaries the governor uses for its
 scaled periods and quota days (see :mod:`governor.limits`), so both agree on when a window or a
-day ends. At ``time_scale = 60`` the virtual clock is the real one. A jump (an admin call, e.g.
-to 23:59:50 to cross midnight) breaks the alignment on purpose; :attr:`VirtualClock.offset_s`
-says by how much.
+day ends. At ``time_scale = 60`` the virtual clock is the real one.
+
+An **offset** breaks the alignment on purpose: ``VirtualClock(offset_s=-60)`` runs one virtual
+minute behind the aligned clock from the start (a provider whose clock, or whose notion of the
+day, is not the fleet's), and a jump (an admin call, e.g. to 23:59:50 to cross midnight) moves
+it ahead at run time; :attr:`VirtualClock.offset_s` says by how much in all. Every time the mock
+states is on the offset clock, consistently: the ``Date`` header, ``x-ratelimit-reset``,
+``x-apiquota-reset`` and its quota day, ``Retry-After`` (a duration: unchanged), the log. So the
+provider's windows and its UTC midnight (where its daily quota resets) fall ``offset_s / speed``
+real seconds *earlier* than the governor's scaled boundaries when the offset is positive (the
+provider is ahead), later when it is negative. A client that reads a stated instant relative
+to the same reply's ``Date`` gets the provider's true distance to it, up to the ``Date``
+header's whole-second resolution (the mock rounds its clock down, so that reading is up to one
+virtual second late, never early); a client that reads a stated instant as an aligned clock
+would is off by the whole offset.
 """
 
 from __future__ import annotations
@@ -96,11 +108,13 @@ def http_date(virtual_s: float) -> str:
 
 
 class VirtualClock:
-    """Virtual epoch seconds: ``start + offset + real elapsed * speed``.
+    """Virtual epoch seconds: ``start + real elapsed * speed``.
 
-    ``start_s`` is the virtual time at construction; None aligns the clock (see the module
-    docstring). Real elapsed time is read from ``monotonic`` so a wall-clock step never moves
-    the mock; ``wall`` is read once, to anchor the alignment. Both are injectable for tests.
+    ``start_s`` is the virtual time at construction; None aligns the clock, shifted by
+    ``offset_s`` virtual seconds (positive: ahead of the aligned clock; see the module
+    docstring); giving both is a ValueError. Real elapsed time is read from ``monotonic`` so
+    a wall-clock step never moves the mock; ``wall`` is read once, to anchor the alignment.
+    Both are injectable for tests.
     The clock only moves forward: windows and the request log assume time never goes back.
     Thread-safe.
     """
@@ -110,15 +124,20 @@ class VirtualClock:
         time_scale: float = MINUTE_S,
         start_s: float | None = None,
         *,
+        offset_s: float = 0.0,
         wall: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.scale = TimeScale(time_scale)
+        if start_s is not None and offset_s:
+            raise ValueError("give the clock a start time or an offset from alignment, not both")
+        if not math.isfinite(offset_s):
+            raise ValueError(f"the clock offset must be a number of seconds, not {offset_s}")
         self._monotonic = monotonic
         self._mono0 = monotonic()
         self._real0 = wall()
         self._aligned_s = self.scale.to_virtual_s(self._real0)
-        self._start_s = self._aligned_s if start_s is None else float(start_s)
+        self._start_s = self._aligned_s + offset_s if start_s is None else float(start_s)
         self._lock = threading.Lock()
         if not 0 <= self._start_s < _MAX_EPOCH_S:
             raise ValueError(
@@ -136,7 +155,8 @@ class VirtualClock:
 
     @property
     def offset_s(self) -> float:
-        """How far (virtual seconds) this clock is ahead of the aligned clock: 0 until a jump."""
+        """How far (virtual seconds) this clock is ahead of the aligned clock (negative:
+        behind): the offset it started with plus every jump since."""
         return self._start_s - self._aligned_s
 
     def real_at(self, virtual_s: float) -> float:

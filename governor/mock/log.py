@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["LogEntry"]
+__all__ = ["OUT_OF_BAND", "LogEntry"]
+
+OUT_OF_BAND = "(out of band)"
+"""The route of an entry that logs quota spent by other senders of the account."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +21,12 @@ class LogEntry:
     windows that *counted* it (empty unless admitted), with the ``limits`` and ``periods`` in
     force at that moment. ``quota_cost`` is what it charged to the daily quota of ``day``
     (limit ``quota_limit``); ``delivered`` is how many messages it delivered (0 for a replay).
+    ``over_quota`` marks a request refused because ``day``'s quota was spent (MailerSend
+    ``#MS42901``): a send over the quota.
+
+    An ``out_of_band`` entry is not a request the mock received: it is quota other senders of
+    the account spent (another token, the SMTP relay), ``quota_cost`` of it, logged by an admin
+    call; its ``route`` is :data:`OUT_OF_BAND`, its ``status`` 0 and it fills no window.
     """
 
     index: int
@@ -39,6 +48,8 @@ class LogEntry:
     delivered: int = 0
     key: str | None = None
     replay: bool = False
+    over_quota: bool = False
+    out_of_band: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The entry as a JSON object."""

@@ -4,18 +4,26 @@ Shape (all times virtual; ``utilisation`` is a fraction, 1.0 = the limit exactly
 
     {"provider", "window", "time_scale", "virtual_now", "virtual_now_s",
      "totals": {requests, sent, rate_limited, unavailable, delivered, over_quota_sends,
-                duplicates_delivered},
+                out_of_band, duplicates_delivered},
      "accounts": {NAME: {
          ...counts,                      requests, sent (2xx), status {"202": n},
                                          rate_limited {code: n} (429s), unavailable (503s),
                                          delivered (messages), replays, first_s, last_s
          "plan", "reputation",           as configured now ("(unauthenticated)" has neither)
-         "quota": {"days": {"2026-01-01": {counted, accepted, delivered, limit, over_quota}},
-                   "over_quota_sends"},
+         "quota": {"days": {"2026-01-01": {counted, accepted, delivered, out_of_band, limit,
+                                           over_quota, exhausted_s}},
+                   "over_quota_sends", "out_of_band"},
          "duplicates_delivered",         deliveries beyond the first per idempotency key
          "buckets": {LABEL: bucket stats},   LABEL is the bucket, "bucket@token" per key
          "binding": {"bucket", "utilisation"} | None,
          "routes": {ROUTE: {...counts, "binding", "utilisation"}}}}}
+
+Requests are what the mock received over HTTP; quota spent out of band (other senders of the
+account, see :meth:`~governor.mock.rules.MockRules.spend`) is no request and shows only in the
+quota. A day's ``counted`` is everything charged to it, out of band included, and
+``out_of_band`` that part of it; ``accepted`` the requests that were not refused; ``over_quota``
+how many requests came while the day's quota was spent (refused, MailerSend ``#MS42901``):
+sends over the quota. ``exhausted_s`` is when ``counted`` reached the limit (None: never).
 
 Bucket stats count the requests a bucket *admitted*: ``max_in_fixed_window`` (windows aligned
 to the period) and ``max_in_sliding_window`` (any period-long interval), and how many admitted
@@ -68,12 +76,13 @@ def build_report(
     reports = {name: _account(name, group, accounts.get(name, {}))
                for name, group in groups.items()}
     totals = {
-        "requests": len(entries),
+        "requests": sum(r["requests"] for r in reports.values()),
         "sent": sum(r["sent"] for r in reports.values()),
         "rate_limited": sum(sum(r["rate_limited"].values()) for r in reports.values()),
         "unavailable": sum(r["unavailable"] for r in reports.values()),
         "delivered": sum(r["delivered"] for r in reports.values()),
         "over_quota_sends": sum(r["quota"]["over_quota_sends"] for r in reports.values()),
+        "out_of_band": sum(r["quota"]["out_of_band"] for r in reports.values()),
         "duplicates_delivered": sum(r["duplicates_delivered"] for r in reports.values()),
     }
     return {
@@ -103,7 +112,8 @@ def _counts(entries: Sequence[LogEntry]) -> dict[str, Any]:
     }
 
 
-def _account(name: str, entries: list[LogEntry], info: dict[str, Any]) -> dict[str, Any]:
+def _account(name: str, logged: list[LogEntry], info: dict[str, Any]) -> dict[str, Any]:
+    entries = [e for e in logged if not e.out_of_band]
     points: dict[str, list[_Point]] = defaultdict(list)
     route_buckets: dict[str, set[str]] = defaultdict(set)
     for e in entries:
@@ -127,7 +137,7 @@ def _account(name: str, entries: list[LogEntry], info: dict[str, Any]) -> dict[s
         **_counts(entries),
         "plan": info.get("plan"),
         "reputation": info.get("reputation"),
-        "quota": _quota(entries),
+        "quota": _quota(logged),
         "duplicates_delivered": _duplicates(entries),
         "buckets": buckets,
         "binding": _binding(buckets, set(buckets)),
@@ -200,16 +210,21 @@ def _quota(entries: list[LogEntry]) -> dict[str, Any]:
     for e in entries:
         if e.quota_limit is None:
             continue
-        day = days.setdefault(e.day, {"counted": 0, "accepted": 0, "delivered": 0, "limit": 0})
+        day = days.setdefault(e.day, {
+            "counted": 0, "accepted": 0, "delivered": 0, "out_of_band": 0, "limit": 0,
+            "over_quota": 0, "exhausted_s": None})
         day["counted"] += e.quota_cost
-        day["accepted"] += e.quota_cost if e.status not in (429, 503) else 0
+        day["accepted"] += e.quota_cost if e.status not in (429, 503) and not e.out_of_band else 0
         day["delivered"] += e.delivered
+        day["out_of_band"] += e.quota_cost if e.out_of_band else 0
+        day["over_quota"] += e.over_quota
         day["limit"] = e.quota_limit
-    for day in days.values():
-        day["over_quota"] = max(0, day["counted"] - day["limit"])
+        if day["exhausted_s"] is None and day["counted"] >= e.quota_limit:
+            day["exhausted_s"] = e.t
     return {
         "days": {_date(d): days[d] for d in sorted(days)},
         "over_quota_sends": sum(day["over_quota"] for day in days.values()),
+        "out_of_band": sum(day["out_of_band"] for day in days.values()),
     }
 
 

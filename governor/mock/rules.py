@@ -10,7 +10,8 @@ One request, in order (the first step that refuses it decides the reply):
 1. **Auth**: no token or an unknown one: 401; nothing is counted.
 2. **Outage**: inside a scheduled outage: 503 with ``Retry-After`` until its end.
 3. **Daily quota**: if the request costs quota and the virtual day's quota cannot take it: 429
-   (MailerSend ``#MS42901``) with ``Retry-After`` until the next virtual midnight.
+   (MailerSend ``#MS42901``) with ``Retry-After`` until the next virtual midnight, logged as
+   ``over_quota``: a send over the quota (it costs nothing more).
 4. **Windows**: if any window of the route's buckets already holds its limit: 429 (MailerSend
    ``#MS42903``), reporting the *binding* bucket (the one that frees a slot last). A refused
    request fills no window; where the provider counts failed requests against the quota
@@ -19,6 +20,9 @@ One request, in order (the first step that refuses it decides the reply):
    ``Idempotency-Key`` seen in the last 24 h replays the first reply (nothing is delivered),
    a send over the batch limit is a 422, an account over its own email cap gets the dialect's
    refusal, and otherwise the messages are delivered.
+
+Quota other senders of the account spend (another token, the SMTP relay: MailerSend counts
+them all) is charged by :meth:`MockRules.spend` and logged out of band; it fills no window.
 
 The dialect (:mod:`~governor.mock.mailersend`, :mod:`~governor.mock.sendmux`,
 :mod:`~governor.mock.lettr`) renders every reply and adds its headers.
@@ -36,7 +40,7 @@ from governor.mock.accounts import Account, AccountBook, short_digest, token_dig
 from governor.mock.clock import TimeScale, day_of, next_midnight_s
 from governor.mock.idempotency import CONFLICT, IdempotencyStore, fingerprint
 from governor.mock.lettr import Lettr
-from governor.mock.log import LogEntry
+from governor.mock.log import OUT_OF_BAND, LogEntry
 from governor.mock.mailersend import MailerSend
 from governor.mock.outages import OutageSchedule
 from governor.mock.report import build_report
@@ -77,6 +81,7 @@ class _Request:
     charged: int = 0
     delivered: int = 0
     replay: bool = False
+    over_quota: bool = False
 
 
 class MockRules:
@@ -135,6 +140,20 @@ class MockRules:
             if accounts:
                 self.accounts.clear()
 
+    def spend(self, name: str, units: int, now_s: float) -> LogEntry:
+        """Spend ``units`` of account ``name``'s daily quota at virtual time ``now_s``, as its
+        other senders would, and log it out of band; returns the entry (its ``quota_cost`` is
+        what the day had room for). Raises KeyError for an unknown account, ValueError for a
+        negative amount or a plan without a daily quota."""
+        with self._lock:
+            account, day = self.accounts[name], day_of(now_s)
+            spent = account.spend_quota(day, units)
+            entry = LogEntry(len(self.log), now_s, name, "", "", "", OUT_OF_BAND, 0, None, "",
+                             quota_cost=spent, quota_limit=account.quota_limit, day=day,
+                             out_of_band=True)
+            self.log.append(entry)
+            return entry
+
     # -- requests -------------------------------------------------------------------------
 
     def handle(self, call: Call, now_s: float) -> Reply:
@@ -186,7 +205,7 @@ class MockRules:
             r.wait_s = outage.end_s - now_s
             reply = d.unavailable(outage.code, self._snapshot(r))
         elif quota is not None and r.cost and account.quota_used + r.cost > quota.limit:
-            r.wait_s = next_midnight_s(now_s) - now_s
+            r.wait_s, r.over_quota = next_midnight_s(now_s) - now_s, True
             reply = d.quota_exceeded(self._snapshot(r))
         elif blocked:
             free_s, r.binding = max(blocked)
@@ -206,9 +225,9 @@ class MockRules:
             len(self.log), now_s, account.name, r.token, r.call.method, r.call.path, r.route,
             0, None, account.name if d.rate_scope == "account" else r.token,
             tuple(b for b, _ in counted), tuple(x.limit for _, x in counted),
-            tuple(x.period_s for _, x in counted), r.charged,
-            quota.limit if quota is not None else None, account.quota_day, r.delivered,
-            short_digest(token_digest(r.key)) if r.key else None, r.replay,
+            tuple(x.period_s for _, x in counted), r.charged, account.quota_limit,
+            account.quota_day, r.delivered, short_digest(token_digest(r.key)) if r.key else None,
+            r.replay, r.over_quota,
         )
         return self._finish(reply, self._snapshot(r), entry)
 

@@ -84,7 +84,10 @@ class MockServer:
 
     ``provider`` is a built-in profile name or a profile path; ``window`` is ``"fixed"`` or
     ``"sliding"``; ``time_scale`` is real seconds per provider minute; ``start_s`` is the
-    virtual start time (None: aligned with the governor's scaled clock); ``rate_headers``
+    virtual start time (None: aligned with the governor's scaled clock), or ``clock_offset_s``
+    how many virtual seconds the provider's clock runs ahead of that alignment (negative:
+    behind; every time it states, its quota reset included, moves with it, see
+    :mod:`governor.mock.clock`); ``rate_headers``
     overrides the provider's default (Lettr hides its limit); ``latency`` is how long each
     provider reply waits, in real seconds (fixed, or log-normal through a median and a p99;
     None: no wait), drawn in arrival order from an RNG seeded with ``latency_seed`` (see
@@ -98,6 +101,7 @@ class MockServer:
         window: WindowMode = "fixed",
         time_scale: float = 60.0,
         start_s: float | None = None,
+        clock_offset_s: float = 0.0,
         rate_headers: bool | None = None,
         latency: Latency | None = None,
         latency_seed: int = 0,
@@ -107,7 +111,8 @@ class MockServer:
         startup_timeout_s: float = 10.0,
     ) -> None:
         self.provider, self.window, self.time_scale = provider, window, time_scale
-        self.start_s, self.rate_headers = start_s, rate_headers
+        self.start_s, self.clock_offset_s = start_s, clock_offset_s
+        self.rate_headers = rate_headers
         self.delay = ReplyDelay(latency, latency_seed)
         self.host, self.process, self.startup_timeout_s = host, process, startup_timeout_s
         self._port = port
@@ -117,10 +122,10 @@ class MockServer:
         self._thread: threading.Thread | None = None
         self._child: subprocess.Popen[bytes] | None = None
         self._admin: MockAdmin | None = None
-        # Fail fast on a bad provider, window, scale, start or latency, before any thread or
-        # child process.
+        # Fail fast on a bad provider, window, scale, start, offset or latency, before any
+        # thread or child process.
         rules = MockRules(provider, window=window, time_scale=time_scale, rate_headers=rate_headers)
-        clock = VirtualClock(time_scale, start_s)
+        clock = VirtualClock(time_scale, start_s, offset_s=clock_offset_s)
         if process:
             self.delay.args()  # a latency of samples has no command-line form
         else:
@@ -200,6 +205,8 @@ class MockServer:
         ]
         if self.start_s is not None:
             args += ["--start", repr(self.start_s)]
+        if self.clock_offset_s:
+            args.append(f"--clock-offset-s={self.clock_offset_s!r}")  # "=": it may be negative
         if self.rate_headers is not None:
             args.append("--rate-headers" if self.rate_headers else "--no-rate-headers")
         args += self.delay.args()

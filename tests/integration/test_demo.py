@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from governor.demo.scenarios import SCENARIOS, midnight_time_scale
+from governor.demo.midnight import midnight_time_scale
+from governor.demo.scenarios import SCENARIOS
 from governor.embedded import find_binary
 from governor.mock.clock import VirtualClock, day_of
 from governor.settings import GovernorSettings
@@ -112,20 +113,54 @@ def test_fleet_follows_a_reputation_drop_within_one_429_per_worker(tmp_path: Pat
     assert (report["met"], report["exit"]) == (True, 0), report["stderr"]
 
 
+def _midnight(report: dict[str, Any], offset_s: float, out_of_band: int) -> dict[str, Any]:
+    """The midnight event, checked for the bar every midnight run must meet."""
+    midnight: dict[str, Any] = report["events"]["midnight"]
+    assert (midnight["clock_offset_s"], midnight["out_of_band"]) == (offset_s, out_of_band)
+    # At 3 s a provider minute, the governor's midnight is offset / 20 real s after the reset.
+    assert midnight["fleet_midnight_after_reset_s"] == pytest.approx(offset_s / 20, abs=0.01)
+    assert report["out_of_band"] == out_of_band  # the mock's own count of other senders' spend
+    assert report["over_quota_sends"] == 0  # requests the mock refused: the day's quota spent
+    assert midnight["ran_out_before_reset_s"] is not None
+    assert (midnight["sent_before"], midnight["sent_after"]) == (100 - out_of_band,
+                                                                 20 + out_of_band)
+    assert midnight["tried_before_reset"] == 0  # nothing between the quota running out and it
+    assert midnight["bar_provider_s"] == pytest.approx(0.5 + 1.0 + 0.1 * 20)  # 0.175 real s
+    assert 0 <= midnight["resumed_after_provider_s"] <= midnight["bar_provider_s"]
+    assert report["rate_limited_total"] == 0
+    _intact(report)
+    assert (report["met"], report["exit"]) == (True, 0), report["stderr"]
+    return midnight
+
+
 @needs_server
 @pytest.mark.slow
 @pytest.mark.redis
-def test_midnight_sends_nothing_over_quota_and_resumes_at_the_reset(tmp_path: Path) -> None:
-    report = run_demo(tmp_path, "midnight", "--messages", "120", "--time-scale", "3")
-    midnight = report["events"]["midnight"]
-    assert (midnight["sent_before"], midnight["sent_after"]) == (100, 20)
-    assert report["over_quota_sends"] == 0
-    assert report["quota_refusals"] == 0
-    assert report["rate_limited_total"] == 0
-    assert midnight["resumed_after_s"] is not None
-    assert 0 <= midnight["resumed_after_s"] <= 0.5
-    _intact(report)
-    assert (report["met"], report["exit"]) == (True, 0), report["stderr"]
+def test_midnight_on_the_fleets_clock_without_other_senders_resumes_at_the_reset(
+    tmp_path: Path,
+) -> None:
+    report = run_demo(tmp_path, "midnight", "--messages", "120", "--time-scale", "3",
+                      "--clock-offset", "0", "--out-of-band", "0")
+    _midnight(report, 0.0, 0)
+
+
+@needs_server
+@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.parametrize("offset", ["-60", "60"])  # the provider's midnight after, before ours
+def test_midnight_with_other_senders_and_the_providers_own_clock_sends_nothing_over_quota(
+    tmp_path: Path, offset: str
+) -> None:
+    report = run_demo(tmp_path, "midnight", "--messages", "120", "--time-scale", "3",
+                      "--clock-offset", offset)
+    _midnight(report, float(offset), 30)
+
+
+def test_demo_refuses_midnight_options_for_another_scenario(tmp_path: Path) -> None:
+    proc = _demo(tmp_path, "--scenario", "steady", "--out-of-band", "5")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert "for the midnight scenario" in out + err
 
 
 @needs_server

@@ -6,6 +6,7 @@ import math
 import random
 import threading
 import time
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ import pytest
 
 from governor.capacity import Latency
 from governor.mock.admin import AdminError
+from governor.mock.clock import next_midnight_s
 from governor.mock.server import MockServer
 
 if TYPE_CHECKING:
@@ -92,13 +94,60 @@ def test_report_and_log_are_computed_from_the_requests(
     acme = report["accounts"]["acme"]
     assert report["totals"] == {
         "requests": 14, "sent": 11, "rate_limited": 3, "unavailable": 0, "delivered": 20,
-        "over_quota_sends": 0, "duplicates_delivered": 0}
+        "over_quota_sends": 0, "out_of_band": 0, "duplicates_delivered": 0}
     assert (acme["reputation"], acme["rate_limited"]) == ("under_review", {"MS42903": 3})
     assert acme["buckets"]["bulk_email"]["max_in_fixed_window"] <= 10
     assert acme["quota"]["days"][report["virtual_now"][:10]]["counted"] == 13
     page = server.admin.log(since=12)
     assert (page["total"], page["next"]) == (14, 14)
     assert [e["route"] for e in page["entries"]] == ["GET /v1/api-quota", "POST /v1/bulk-email"]
+
+
+def test_admin_spends_quota_out_of_band_as_other_senders_would(
+    server: MockServer, client: httpx.Client
+) -> None:
+    spent = server.admin.spend("acme", 30)
+    assert (spent["requested"], spent["spent"], spent["account"]["quota_used"]) == (30, 30, 30)
+    assert abs(spent["real_at_s"] - time.time()) < 5
+    reply = client.post("/v1/email")
+    assert (reply.status_code, reply.headers["x-apiquota-remaining"]) == (202, "69")
+    assert server.admin.spend("acme", 80)["spent"] == 69  # the rest of the day, no more
+    over = client.post("/v1/email")
+    assert (over.status_code, over.json()["message"][-8:]) == (429, "#MS42901")
+    entries = server.admin.log()["entries"]
+    assert [(e["route"], e["status"], e["quota_cost"], e["out_of_band"], e["over_quota"])
+            for e in entries] == [
+        ("(out of band)", 0, 30, True, False), ("POST /v1/email", 202, 1, False, False),
+        ("(out of band)", 0, 69, True, False), ("POST /v1/email", 429, 0, False, True)]
+    report = server.admin.report()
+    day = report["accounts"]["acme"]["quota"]["days"][report["virtual_now"][:10]]
+    assert (day["counted"], day["out_of_band"], day["over_quota"]) == (100, 99, 1)
+    assert (report["totals"]["requests"], report["totals"]["over_quota_sends"]) == (2, 1)
+    with pytest.raises(AdminError, match="404"):
+        server.admin.spend("nobody", 1)
+    with pytest.raises(AdminError, match="400 'requests' must be a whole number"):
+        server.admin.spend("acme", -1)
+
+
+@pytest.mark.parametrize("offset_s", [-600.0, 600.0])
+def test_an_offset_provider_clock_states_its_own_time_and_midnight(offset_s: float) -> None:
+    speed = 60 / SCALE
+    with MockServer("mailersend", time_scale=SCALE, clock_offset_s=offset_s,
+                    process=True) as server:
+        server.admin.add_account("acme", "tok-acme", plan="free")
+        server.admin.spend("acme", 100)
+        aligned_s = time.time() * speed
+        reply = httpx.post(server.url + "/v1/email", headers={"Authorization": "Bearer tok-acme"})
+        clock = server.admin.clock()
+    assert (clock["offset_s"], clock["aligned"]) == (offset_s, False)
+    date_s = parsedate_to_datetime(reply.headers["date"]).timestamp()
+    assert abs(date_s - (aligned_s + offset_s)) < 5  # Date is on the provider's own clock
+    reset = datetime.fromisoformat(reply.headers["x-apiquota-reset"].replace("Z", "+00:00"))
+    assert (reply.status_code, reset.timestamp()) == (429, next_midnight_s(date_s))
+    assert abs(int(reply.headers["retry-after"]) - (reset.timestamp() - date_s)) <= 1
+    # The provider's clock is the aligned one plus the offset, so its day ends offset / speed
+    # real seconds before the fleet's scaled day does (after it, for a negative offset).
+    assert clock["virtual_now_s"] - clock["real_now_s"] * speed == pytest.approx(offset_s, abs=0.01)
 
 
 def test_admin_refuses_bad_requests(server: MockServer, client: httpx.Client) -> None:

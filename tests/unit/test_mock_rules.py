@@ -393,6 +393,72 @@ def test_lettr_free_daily_quota_counts_recipients() -> None:
     assert call(rules, T0 + DAY + 1, EMAILS, body={"to": ["a@x"]}).status == 200
 
 
+# -- other senders on the account, and a provider clock that is not the fleet's -------------
+
+
+def test_out_of_band_spend_counts_against_the_quota_and_is_no_request() -> None:
+    rules = mock(plan="free")  # 100 requests a day
+    spend = rules.spend("acme", 30, T0 + 10)
+    assert (spend.route, spend.status, spend.quota_cost, spend.out_of_band) == (
+        "(out of band)", 0, 30, True)
+    first = call(rules, T0 + 11)
+    assert (first.status, first.headers["x-apiquota-remaining"]) == (202, "69")
+    fill(rules, T0 + 12, 69, 0.5)  # the last of the day's quota at T0 + 46
+    over = call(rules, T0 + 60)
+    assert (over.status, over.code, over.headers["x-apiquota-remaining"]) == (429, "MS42901", "0")
+    assert [e.over_quota for e in rules.log[-2:]] == [False, True]
+    assert rules.spend("acme", 5, T0 + 61).quota_cost == 0  # no room: those senders were refused
+    report = rules.report(T0 + 100)
+    acme = report["accounts"]["acme"]
+    assert (acme["requests"], acme["sent"], acme["rate_limited"]) == (71, 70, {"MS42901": 1})
+    assert list(acme["routes"]) == ["POST /v1/email"]
+    assert acme["quota"] == {
+        "days": {"2026-01-01": {
+            "counted": 100, "accepted": 70, "delivered": 70, "out_of_band": 30, "limit": 100,
+            "over_quota": 1, "exhausted_s": T0 + 46}},
+        "over_quota_sends": 1, "out_of_band": 30}
+    assert (report["totals"]["requests"], report["totals"]["out_of_band"]) == (71, 30)
+    assert rules.spend("acme", 10, T0 + DAY).day == rules.log[0].day + 1  # a new day's quota
+    assert call(rules, T0 + DAY + 1).headers["x-apiquota-remaining"] == "89"
+
+
+def test_out_of_band_spend_refuses_what_cannot_be_spent() -> None:
+    with pytest.raises(KeyError):
+        mock(plan="free").spend("nobody", 1, T0)
+    with pytest.raises(ValueError, match="cannot spend -1"):
+        mock(plan="free").spend("acme", -1, T0)
+    with pytest.raises(ValueError, match="no daily quota"):
+        mock("sendmux").spend("acme", 1, T0)
+
+
+@pytest.mark.parametrize("offset_s", [-90.0, 90.0])
+def test_an_offset_clock_moves_the_providers_midnight_and_every_time_it_states(
+    offset_s: float,
+) -> None:
+    scale, speed = 6.0, 10.0
+    fleet_midnight_s = (T0 + DAY) / speed  # real second where the governor's scaled day ends
+    clock = VirtualClock(scale, offset_s=offset_s, wall=lambda: fleet_midnight_s - 30.0,
+                         monotonic=lambda: 0.0)
+    now = clock.now_s()
+    assert now == T0 + DAY - 300 + offset_s  # 30 real s before the aligned midnight, offset
+    assert (clock.offset_s, clock.describe()["aligned"]) == (offset_s, False)
+    rules = mock(plan="free", time_scale=scale)
+    rules.spend("acme", 100, now)
+    spent = call(rules, now)
+    assert (spent.status, spent.headers["x-apiquota-reset"]) == (429, "2026-01-02T00:00:00Z")
+    assert spent.headers["retry-after"] == f"{300 - offset_s:.0f}"  # to the provider's midnight
+    # That midnight is offset / speed real seconds before the fleet's (after it, when behind).
+    assert clock.real_at(T0 + DAY) == fleet_midnight_s - offset_s / speed
+    assert call(rules, T0 + DAY).status == 202
+
+
+def test_a_clock_takes_a_start_or_an_offset_not_both() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        VirtualClock(6.0, start_s=T0, offset_s=60.0)
+    with pytest.raises(ValueError, match="number of seconds"):
+        VirtualClock(6.0, offset_s=float("nan"))
+
+
 # -- the report ---------------------------------------------------------------------------
 
 
@@ -421,11 +487,12 @@ def test_report_counts_statuses_quota_and_a_fixed_window_edge_burst() -> None:
     assert (bucket["fixed_windows_over_limit"], bucket["sliding_windows_over_limit"]) == (0, 120)
     assert (acme["requests"], acme["sent"], acme["rate_limited"]) == (301, 300, {"MS42903": 1})
     assert acme["quota"]["days"]["2026-01-01"] == {
-        "counted": 301, "accepted": 300, "delivered": 300, "limit": 100_000, "over_quota": 0}
+        "counted": 301, "accepted": 300, "delivered": 300, "out_of_band": 0, "limit": 100_000,
+        "over_quota": 0, "exhausted_s": None}
     assert acme["routes"]["POST /v1/email"]["binding"] == "email"
     assert report["totals"] == {
         "requests": 301, "sent": 300, "rate_limited": 1, "unavailable": 0, "delivered": 300,
-        "over_quota_sends": 0, "duplicates_delivered": 0}
+        "over_quota_sends": 0, "out_of_band": 0, "duplicates_delivered": 0}
 
 
 # -- the reply delay ----------------------------------------------------------------------
