@@ -24,10 +24,10 @@ Time
     All times are integer microseconds since the Unix epoch, passed in as ``now_us``; the
     engine never reads a clock. A bucket of rate ``limit/period`` has an emission interval
     ``I = ceil(period / limit)`` and a capacity window of ``burst * I``. A quota day is
-    ``day_us`` long; day ``d`` runs from ``d * day_us + shift_us`` to the next. With
-    ``shift_us = 0`` (the default) at scale 1 that is a UTC calendar day, 00:00 UTC to 00:00
-    UTC on the backend's clock. A provider that states its own reset moves ``shift_us`` for
-    the account (see :func:`apply`): the provider's day wins.
+    ``day_us`` long; day ``d`` runs from ``d * day_us + shift_us`` to the next. Until a
+    provider states its reset (``shift_us`` None, read as 0) at scale 1 that is a UTC calendar
+    day, 00:00 UTC to 00:00 UTC on the backend's clock. A provider that states its own reset
+    sets ``shift_us`` for the account (see :func:`apply`): the provider's day wins.
 
 What one call spends
     A call of weight ``cost`` may go at ``grant_us``, the latest of: now, the account pause, and
@@ -158,14 +158,14 @@ class BucketState:
 @dataclass(slots=True)
 class QuotaState:
     """Mutable state of the daily quota: the day it counts (days start at ``shift_us`` past
-    an epoch-aligned day), spent that day, reserved for the next day, and the sequence of
-    every quota call granted (never reset: reconcile counts the calls granted after a
-    response's own from it)."""
+    an epoch-aligned day; None: the calendar's 0, as no provider has stated its reset), spent
+    that day, reserved for the next day, and the sequence of every quota call granted (never
+    reset: reconcile counts the calls granted after a response's own from it)."""
 
     day: int = 0
     used: int = 0
     next_used: int = 0
-    shift_us: int = 0
+    shift_us: int | None = None
     seq: int = 0
 
 
@@ -249,7 +249,7 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
     q_day = q_used = q_seq = q_reset = q_end = -1
     q_left = NO_LIMIT_US
     if q is not None and quota is not None:
-        shift = quota.shift_us
+        shift = quota.shift_us or 0
         today = (now_us - shift) // q.day_us
         q_day = (grant - shift) // q.day_us
         q_reset = (today + 1) * q.day_us + shift
@@ -328,7 +328,7 @@ def refund(
             st.tat_us = prior
     q = spec.quota
     if q is not None and quota is not None and quota_day >= 0:
-        _add_quota(quota, (now_us - quota.shift_us) // q.day_us, quota_day, -cost)
+        _add_quota(quota, (now_us - (quota.shift_us or 0)) // q.day_us, quota_day, -cost)
 
 
 def apply(
@@ -383,17 +383,20 @@ def _apply_quota(
     without one, the day the request was sent (``sent_at``, on this clock). News about a day
     already over says nothing and is dropped; so is a reset more than a day ahead.
 
-    A stated reset within :data:`RESET_TOLERANCE_US` before the account's day boundary is the
-    same day. Any other moves the account's boundary to it (``shift_us``): the account's day
-    ends when the provider's does, never before. When the day moved, the provider's count
-    replaces the local one (which counted another stretch of time); calls booked for the
-    account's next day that now fall within the longer day count in it.
+    A stated reset within :data:`RESET_TOLERANCE_US` of the account's day boundary is the same
+    day: the first one replaces the calendar's midnight, and later ones only move the boundary
+    earlier (each statement reads late, by up to the ``Date`` header's second and the latency,
+    never early, so the earliest is the truest). Any other moves the account's boundary to it:
+    the account's day ends when the provider's does, never before. When the day moved, the
+    provider's count replaces the local one (which counted another stretch of time); calls
+    booked for the account's next day that now fall within the longer day count in it.
 
     The count: today's ``used`` becomes at least ``quota_used_floor`` (what the provider
     counted) and ``seq + quota_base`` (what it counted plus every call granted after the one
     the response answered), then ``quota_debit`` (calls the state never counted) is added.
     """
-    day_us, shift = q.day_us, state.shift_us
+    day_us, stated = q.day_us, state.shift_us
+    shift = stated or 0
     today = (now_us - shift) // day_us
     day = max(state.day, today)
     used, used_next = _quota_counts(state, today)
@@ -402,18 +405,20 @@ def _apply_quota(
         if not now_us < end <= now_us + day_us + RESET_TOLERANCE_US:
             return  # a day already over (a stale response), or no day at all
         ours = (today + 1) * day_us + shift
-        if not ours - RESET_TOLERANCE_US <= end <= ours:
-            if abs(end - ours) > RESET_TOLERANCE_US:  # another day than ours
-                if end > ours:
-                    used, used_next = used + used_next, 0
-                if adj.quota_used_floor or adj.quota_base is not None:
-                    used = 0
-            shift = end % day_us
+        if abs(end - ours) > RESET_TOLERANCE_US:  # another day than ours
+            if end > ours:
+                used, used_next = used + used_next, 0
+            if adj.quota_used_floor or adj.quota_base is not None:
+                used = 0
+        elif stated is not None and end >= ours:
+            end = 0  # the same day, stated no earlier than before: the boundary stays
+        if end:
+            stated = shift = end % day_us
             day = (now_us - shift) // day_us
     elif (sent_at - shift) // day_us != today:
         return
     seen = adj.quota_used_floor
     if adj.quota_base is not None and state.seq + adj.quota_base > seen:
         seen = state.seq + adj.quota_base
-    state.day, state.shift_us, state.next_used = day, shift, used_next
+    state.day, state.shift_us, state.next_used = day, stated, used_next
     state.used = max(used, seen) + max(adj.quota_debit, 0)

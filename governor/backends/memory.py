@@ -125,7 +125,7 @@ class MemoryBackend:
                 acc.quota.next_used,
                 {n: BucketSnapshot(b.tat_us, b.pause_until_us, b.interval_us)
                  for n, b in acc.buckets.items()},
-                acc.quota.shift_us,
+                acc.quota.shift_us or 0,
             )
 
     def pause(self, account: str, until_us: int, bucket: str | None = None) -> None:

@@ -10,7 +10,8 @@
 --               pause                           account pause-until (µs epoch)
 --               quota.day, quota.used,          the quota day counted, calls spent that day,
 --               quota.next_used                 calls already booked on the next day
---               quota.shift                     where quota days start (µs past an epoch day)
+--               quota.shift                     where quota days start (µs past an epoch day;
+--                                               absent: 00:00 UTC, no provider stated a reset)
 --               quota.seq                       every quota call ever granted
 --               <bucket>.tat, <bucket>.pause,   per bucket: theoretical arrival time and
 --               <bucket>.interval               pause-until (µs epoch), learned interval (µs)
@@ -158,6 +159,7 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
   if day_us > 0 and has_quota then -- governor.engine._apply_quota
     local day, used, used_next, shift, seq = tonumber(state[2] or 0), tonumber(state[3] or 0),
       tonumber(state[4] or 0), tonumber(state[6] or 0), tonumber(state[7] or 0)
+    local stated = state[6] ~= false and state[6] ~= nil -- absent: the calendar's midnight
     local today = floordiv(now - shift, day_us)
     if day < today then
       used, used_next = counts(day, used, used_next, today)
@@ -165,22 +167,27 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
     end
     local current = true
     if q_reset ~= 0 then
-      local stated = q_reset + moved
-      if not (now < stated and stated <= now + day_us + TOLERANCE_US) then
+      local ends = q_reset + moved
+      if not (now < ends and ends <= now + day_us + TOLERANCE_US) then
         current = false -- a day already over (a stale response), or no day at all
       else
         local ours = (today + 1) * day_us + shift
-        if not (ours - TOLERANCE_US <= stated and stated <= ours) then
-          if math.abs(stated - ours) > TOLERANCE_US then -- another day than ours
-            if stated > ours then
-              used, used_next = used + used_next, 0
-            end
-            if used_floor > 0 or base_known == 1 then
-              used = 0
-            end
+        local adopt = true
+        if math.abs(ends - ours) > TOLERANCE_US then -- another day than ours
+          if ends > ours then
+            used, used_next = used + used_next, 0
           end
-          shift = stated - floordiv(stated, day_us) * day_us
+          if used_floor > 0 or base_known == 1 then
+            used = 0
+          end
+        elseif stated and ends >= ours then
+          adopt = false -- the same day, stated no earlier than before: the boundary stays
+        end
+        if adopt then
+          shift = ends - floordiv(ends, day_us) * day_us
           day = floordiv(now - shift, day_us)
+          stated = true
+          writes[#writes + 1], writes[#writes + 2] = 'quota.shift', fmt('%d', shift)
         end
       end
     elseif floordiv((sent_at ~= 0 and sent_at or now) - shift, day_us) ~= today then
@@ -192,11 +199,13 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
         seen = seq + base
       end
       used = math.max(used, seen) + math.max(debit, 0)
-      state[2], state[3], state[4], state[6] = day, used, used_next, shift
+      state[2], state[3], state[4] = day, used, used_next
+      if stated then
+        state[6] = shift
+      end
       writes[#writes + 1], writes[#writes + 2] = 'quota.day', fmt('%d', day)
       writes[#writes + 1], writes[#writes + 2] = 'quota.used', fmt('%d', used)
       writes[#writes + 1], writes[#writes + 2] = 'quota.next_used', fmt('%d', used_next)
-      writes[#writes + 1], writes[#writes + 2] = 'quota.shift', fmt('%d', shift)
       dead_at = math.max(dead_at, (day + 2) * day_us + shift)
     end
   end

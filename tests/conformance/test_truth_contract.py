@@ -38,7 +38,10 @@ def http_date(at_s: float) -> str:
 
 
 def iso(at_s: float) -> str:
-    return datetime.fromtimestamp(int(at_s), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """ISO-8601 UTC, with the fraction when there is one."""
+    moment = datetime.fromtimestamp(at_s, tz=timezone.utc)
+    return moment.isoformat(timespec="microseconds" if at_s % 1 else "seconds").replace(
+        "+00:00", "Z")
 
 
 SETTINGS = settings(
@@ -213,3 +216,23 @@ def test_the_api_quota_endpoints_reset_moves_the_day_too(make: Make, clock: Manu
     clock.set(midnight + 1)
     held = gov.try_acquire(EMAIL)
     assert (held.allowed, held.scope, held.reset_at) == (False, "quota", midnight + 900)
+
+
+def test_the_day_ends_at_the_earliest_statement_of_a_reset_near_midnight(
+    make: Make, clock: ManualClock
+) -> None:
+    """A provider that resets 1.5 s after the calendar's midnight (within the same-day band):
+    its first statement replaces the midnight, never before it; a later, earlier reading
+    (statements read late by up to Date's second, never early) brings the boundary in."""
+    midnight = (clock.now_s() // DAY_S + 1) * DAY_S
+    clock.set(midnight - 30)
+    gov = make(trial())
+    assert gov.try_acquire(EMAIL).allowed
+    _spend_the_quota(gov, clock, midnight + 2)  # one reading: 0.5 s late
+    clock.set(midnight + 1)
+    assert gov.try_acquire(EMAIL).reset_at == midnight + 2
+    _spend_the_quota(gov, clock, midnight + 1.5)  # a truer reading
+    clock.set(midnight + 1.4)
+    assert gov.try_acquire(EMAIL).reset_at == midnight + 1.5
+    clock.set(midnight + 1.5)
+    assert gov.try_acquire(EMAIL).allowed

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from governor.headers import (
     DIALECTS,
+    DateOffset,
     Observation,
     decode_time,
     exhausted_quota,
@@ -510,3 +511,19 @@ def test_decode_time_is_sane_or_refuses(value: str, skew_s: int) -> None:
     except ValueError:
         return
     assert NOW - DAY <= at <= NOW + 400 * DAY
+
+
+def test_a_date_offset_keeps_the_smallest_reading_and_starts_afresh_after_a_jump() -> None:
+    """Each ``now - Date`` is the offset plus latency plus up to a second: the smallest is the
+    truest; one far above it means the local clock stepped forward (or a Date was wrong)."""
+    dates = DateOffset()
+    assert [dates.refine(x * S // 10) for x in (9, 4, 7, 4, 12, 30, 25)] == [
+        900_000, 400_000, 400_000, 400_000, 400_000, 3_000_000, 2_500_000]
+
+
+def test_headers_read_with_a_date_offset_use_its_best_reading() -> None:
+    dates = DateOffset()
+    dates.refine(-S // 2)  # an earlier response: the server is half a second ahead
+    obs = parse_headers("mailersend", {"Date": _http_date(NOW_S), "x-ratelimit-reset":
+                                       str(NOW_S + 60)}, NOW, dates)
+    assert obs.reset_at_us == NOW + 60 * S - S // 2
