@@ -154,12 +154,13 @@ def skew(stage: Stage, scale: float, probes: Sequence[tuple[float, str]] = ALL_P
         _ready(pool, [0, *probers.values()])
         pool.tell(0, time.monotonic())
         seen = []
-        for skew_s, form in probes:  # the next probe's acquire waits out this one's pause
+        for skew_s, form in probes:
             pool.tell(probers[skew_s], form)
-            seen.append(pool.signal(probers[skew_s], _WAIT_S))
-        # The observer decides again within an interval of the 429; its grant is the pause's
-        # end. Let it be given one more after the last pause, then stop.
-        _sleep_until(seen[-1]["received"] + seen[-1]["retry_after_s"] * unit + 2 * interval)
+            probe = pool.signal(probers[skew_s], _WAIT_S)
+            seen.append(probe)
+            # The observer decides again within an interval of the 429, and is granted the
+            # pause's end; the next probe's acquire must not queue for that slot first.
+            _sleep_until(probe["received"] + probe["retry_after_s"] * unit + 2 * interval)
         for i in probers.values():
             pool.tell(i, "stop")
             pool.result(i, _WAIT_S)

@@ -34,7 +34,7 @@ from benchmarks.harness import BenchmarkError
 from governor.mock.admin import AdminError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
@@ -109,6 +109,8 @@ def _serve(conn: Connection) -> None:
     conn.send(("ready", None))
     link = Link(conn)
     while (order := conn.recv()) is not None:
+        if not (isinstance(order, tuple) and len(order) == 2 and callable(order[0])):
+            continue  # a message meant for an order that has ended (it failed early)
         function, kwargs = order
         try:
             result = function(link, **kwargs)
@@ -120,16 +122,28 @@ def _serve(conn: Connection) -> None:
 
 
 class Pool:
-    """``size`` worker processes, started once; use as a context manager."""
+    """``size`` worker processes, started once; use as a context manager.
+
+    A worker whose order has not handed back its result (a scenario that failed half-way) is
+    busy; :meth:`heal` replaces the busy ones with fresh processes.
+    """
 
     def __init__(self, size: int) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        pipes = [ctx.Pipe() for _ in range(size)]
-        self._conns = [parent for parent, _ in pipes]
-        self._procs: list[BaseProcess] = [
-            ctx.Process(target=_serve, args=(child,), daemon=True, name=f"truth-{i}")
-            for i, (_, child) in enumerate(pipes)
-        ]
+        self._ctx = multiprocessing.get_context("spawn")
+        self._conns: list[Connection] = []
+        self._procs: list[BaseProcess] = []
+        for i in range(size):
+            self._spawn(i)
+        self._busy: set[int] = set()
+
+    def _spawn(self, i: int) -> None:
+        parent, child = self._ctx.Pipe()
+        proc = self._ctx.Process(target=_serve, args=(child,), daemon=True, name=f"truth-{i}")
+        if i < len(self._procs):
+            self._conns[i], self._procs[i] = parent, proc
+        else:
+            self._conns.append(parent)
+            self._procs.append(proc)
 
     @property
     def size(self) -> int:
@@ -138,16 +152,31 @@ class Pool:
 
     def start(self) -> Pool:
         """Start every worker and wait until each answers."""
-        for proc in self._procs:
-            proc.start()
-        for i in range(self.size):
+        self._start(range(self.size))
+        return self
+
+    def _start(self, workers: Iterable[int]) -> None:
+        ids = list(workers)
+        for i in ids:
+            self._procs[i].start()
+        for i in ids:
             kind, _ = self._receive(i, START_TIMEOUT_S)
             if kind != "ready":
                 raise BenchmarkError(f"worker {i} sent {kind!r} instead of starting")
-        return self
+
+    def heal(self) -> None:
+        """Replace every busy worker (one left in the middle of an order) with a fresh one."""
+        busy, self._busy = sorted(self._busy), set()
+        for i in busy:
+            self._procs[i].kill()
+            self._procs[i].join()
+            self._conns[i].close()
+            self._spawn(i)
+        self._start(busy)
 
     def order(self, i: int, function: Callable[..., Any], **kwargs: Any) -> None:
         """Have worker ``i`` run ``function(link, **kwargs)``."""
+        self._busy.add(i)
         self._conns[i].send((function, kwargs))
 
     def tell(self, i: int, payload: object) -> None:
@@ -166,6 +195,7 @@ class Pool:
         while True:
             kind, value = self._receive(i, timeout_s)
             if kind == "done":
+                self._busy.discard(i)
                 return value
             if kind != "signal":
                 raise BenchmarkError(f"worker {i}: unexpected {kind!r}")
@@ -177,8 +207,12 @@ class Pool:
             raise BenchmarkError(
                 f"worker {i} sent nothing within {timeout_s:g} s ({'alive' if alive else 'dead'})"
             )
-        kind, value = conn.recv()
+        try:
+            kind, value = conn.recv()
+        except EOFError:
+            raise BenchmarkError(f"worker {i} died (exit code {self._procs[i].exitcode})") from None
         if kind == "error":
+            self._busy.discard(i)  # the order ended; the worker serves the next one
             raise BenchmarkError(f"worker {i} failed:\n{value}")
         return kind, value
 
@@ -236,13 +270,18 @@ def provoke(
     window ends, then ``send()``: the provider answers 429 ``Retry-After: retry_after_s``
     (a few milliseconds between the jump and the request cost less than the hair at any
     time scale used here). A jump refused because the window ended meanwhile fills the next
-    one."""
+    one, and so does a window already too far gone to be left ``retry_after_s`` before its
+    end (the clock is moved to the next window's start)."""
     for _ in range(5):
         full = fill_window(filler, limit)
         end_s = (math.floor(date_s(full) / MINUTE_S) + 1) * MINUTE_S
+        target_s = end_s - retry_after_s + _JUMP_MARGIN_S
         try:
-            admin.jump(to=end_s - retry_after_s + _JUMP_MARGIN_S)
+            # Date is the whole second the provider's now is in: now < Date + 1.
+            admin.jump(to=target_s if date_s(full) + 1 < target_s else end_s)
         except AdminError:  # the window ended while filling: the mock never goes back
+            continue
+        if date_s(full) + 1 >= target_s:
             continue
         response = send()
         received = time.monotonic()
