@@ -26,7 +26,7 @@ from benchmarks.truth_fleet import (
     OUT_OF_BAND_BEFORE,
     OUT_OF_BAND_DURING,
     QUOTA_LIMIT,
-    RESET_OFFSET_S,
+    RESET_OFFSETS,
     SCHEDULING_S,
     Row,
     Stage,
@@ -107,14 +107,16 @@ def _notes(load: tuple[float, float]) -> list[str]:
         "the mock has counted 20 of the fleet's; the 8 workers send through "
         "`GovernedTransport` until the governor refuses for quota. Over-quota sends are "
         "requests the mock refused for quota (#MS42901) plus any it counted over the limit.",
-        f"Provider's reset: two fleets of 4 at once, on two mocks whose clocks are "
-        f"{RESET_OFFSET_S:g} provider s ahead of and behind the governor's (so their midnight, "
-        "the quota reset they state in `x-apiquota-reset`, comes before and after the "
-        "governor's own day boundary); 90 of the 100 are spent out of band first, the fleet "
-        "spends the 10 left, and every acquire may wait until the run's end. Lag: the mock's "
-        "first accepted fleet request after its midnight. The Date header and the stated "
-        "reset are whole provider seconds, so a reading may be up to 1 provider s late "
-        "(never early): that is the slack.",
+        f"Provider's reset: {len(RESET_OFFSETS)} fleets of 2 at once, on mocks whose clocks "
+        f"are {', '.join(f'{o:+g}' for o in RESET_OFFSETS)} provider s ahead of the "
+        "governor's (so their midnight, the quota reset they state in `x-apiquota-reset`, "
+        "comes that long before the governor's own day boundary, or after it); 90 of the "
+        "100 are spent out of band first, the fleet spends the 10 left, and every acquire "
+        "may wait until the run's end. Lag: the mock's first accepted fleet request after "
+        "its midnight. The Date header and the stated reset are whole provider seconds, so "
+        "one reading may be up to 1 provider s late (never early): that is the slack. 'Its last "
+        "decision before it said the day ends': the quota_reset_us of the fleet's last "
+        "decision before the provider's reset, minus that reset.",
         "Hard timeout: the sleeper books slots for others until the next free one is 0.8 s "
         "ahead, then calls `acquire(timeout_s=1)`; 0.3 s later the parent observes the "
         "provider's 429 Retry-After: 30 (on a mock account under review, 10/min, so the "

@@ -52,6 +52,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALL_PROBES",
+    "HOUR_S",
+    "OUT_OF_BAND_BEFORE",
+    "OUT_OF_BAND_DURING",
+    "QUOTA_LIMIT",
+    "RESET_OFFSETS",
     "SCHEDULING_S",
     "Row",
     "Stage",
@@ -69,7 +74,10 @@ ALL_PROBES: tuple[tuple[float, str], ...] = (
     (HOUR_S, "delta"), (-HOUR_S, "delta"), (HOUR_S, "date"), (-HOUR_S, "date"),
 )
 QUOTA_LIMIT, OUT_OF_BAND_BEFORE, OUT_OF_BAND_DURING, BURST_AFTER = 100, 10, 20, 20
-RESET_OFFSET_S = 30.0  # provider seconds between the provider's reset and the governor's day
+# Provider seconds the provider's reset comes before the governor's day boundary (negative:
+# after it): far either way, and near enough to be within RESET_TOLERANCE_US (2 real
+# seconds) at a 6 s minute, not at a real one.
+RESET_OFFSETS = (30.0, -30.0, 10.0)
 RESET_LEFT = 10  # quota the fleet spends before the reset (the rest goes out of band)
 TIMEOUT_S, SLEEP_AHEAD_S, ANNOUNCE_AFTER_S, LONG_PAUSE_S = 1.0, 0.8, 0.3, 30
 SHORT_PAUSE_S = 2
@@ -273,25 +281,27 @@ def quota(stage: Stage, scale: float, workers: int = 8) -> list[Row]:
 # -- 3. the provider's reset ----------------------------------------------------------------
 
 
-def reset(stage: Stage, scale: float, workers: int = 4) -> list[Row]:
-    """The provider's reset 30 provider s before and after the governor's day boundary, in
-    two fleets at once (workers 0..3 and 4..7) on one governor day: does sending resume right
-    after the provider's reset, and never before it?"""
-    pool = stage.pool
+def reset(stage: Stage, scale: float, offsets: Sequence[float] = RESET_OFFSETS
+          ) -> list[Row]:
+    """The provider's reset ``offset`` provider seconds before the governor's day boundary
+    (after it, for a negative one), with the quota spent first: does sending resume right
+    after the provider's reset, and never before it? One fleet per offset, all at once on one
+    governor day, the pool's workers shared out among them; two rows per offset, in order."""
+    pool, workers = stage.pool, min(4, stage.pool.size // len(offsets))
     setup_s = 10.0 if stage.process_mock else 2.5
     interval, unit = emission_interval_s(scale, "trial"), scale / 60.0
     lead_s = RESET_LEFT * interval + max(1.0, 2 * unit)  # the 10 left are spent well before
     go_wall = time.time() + setup_s
-    scale, boundary_wall = midnight_time_scale(scale, go_wall + lead_s + RESET_OFFSET_S * unit)
+    scale, boundary_wall = midnight_time_scale(
+        scale, go_wall + lead_s + max(0.0, *offsets) * unit
+    )
     unit = scale / 60.0
-    cases = (("before", RESET_OFFSET_S, range(workers)),
-             ("after", -RESET_OFFSET_S, range(workers, 2 * workers)))
     runs = []
     mocks: list[MockServer] = []
     try:
-        for _, ahead_s, ids in cases:
+        for n, ahead_s in enumerate(offsets):
             # Start well behind, then jump to exactly ``ahead_s`` (the mock only goes forward).
-            behind_s = RESET_OFFSET_S + 2 * setup_s * 60.0 / scale
+            behind_s = max(0.0, -ahead_s) + 2 * setup_s * 60.0 / scale
             mock = stage.mock(scale, start_s=time.time() * 60.0 / scale - behind_s)
             mocks.append(mock)
             mock.admin.jump(advance_s=ahead_s - mock.admin.clock()["offset_s"])
@@ -303,26 +313,26 @@ def reset(stage: Stage, scale: float, workers: int = 4) -> list[Row]:
                 raise BenchmarkError(f"the out-of-band spend was refused: {spent}")
             now_v, at, speed = _mock_now(mock)
             midnight_v = (math.floor(now_v / DAY_S) + 1) * DAY_S
-            reset_mono = at + (midnight_v - now_v) / speed
+            ids = range(n * workers, (n + 1) * workers)
             for i in ids:
                 pool.order(i, reset_sender, fleet=fleet)
-            runs.append((mock, midnight_v, reset_mono, mock.admin.log(limit=1)["total"]))
-        _ready(pool, range(2 * workers))
+            runs.append((ahead_s, ids, mock, midnight_v, at + (midnight_v - now_v) / speed,
+                         mock.admin.log(limit=1)["total"]))
+        _ready(pool, range(len(offsets) * workers))
         offset = wall_minus_mono()
         go, boundary = go_wall - offset, boundary_wall - offset
         if time.monotonic() > go:
             raise BenchmarkError(f"the set-up took longer than {setup_s:g} s")
         post_s = 6 * interval + max(0.5, unit)
-        for (_, _, ids), (_, _, reset_mono, _) in zip(cases, runs, strict=True):
+        for _, ids, _, _, reset_mono, _ in runs:
             for i in ids:
                 pool.tell(i, (go, max(reset_mono, boundary) + post_s))
-        end = max(r[2] for r in runs) + post_s
+        end = max(boundary, *(r[4] for r in runs)) + post_s
         rows = []
-        for (case, _, ids), (mock, midnight_v, reset_mono, first) in zip(cases, runs,
-                                                                         strict=True):
+        for ahead_s, ids, mock, midnight_v, reset_mono, first in runs:
             results = [pool.result(i, end - time.monotonic() + _WAIT_S) for i in ids]
             log = mock.admin.log(since=first, limit=100_000)["entries"]
-            rows += _reset_rows(case, scale, log, midnight_v, reset_mono - boundary,
+            rows += _reset_rows(ahead_s, scale, log, midnight_v, reset_mono - boundary,
                                 results, reset_mono + offset, interval)
     finally:
         for mock in mocks:
@@ -340,7 +350,7 @@ def overtaken(results: list[dict[str, Any]]) -> str:
     return f"{late} accepted requests overtaken on the way by one granted after them"
 
 
-def _reset_rows(case: str, scale: float, log: list[dict[str, Any]], midnight_v: float,
+def _reset_rows(ahead_s: float, scale: float, log: list[dict[str, Any]], midnight_v: float,
                 gap_s: float, results: list[dict[str, Any]], reset_wall: float,
                 interval: float) -> list[Row]:
     unit = scale / 60.0
@@ -352,12 +362,13 @@ def _reset_rows(case: str, scale: float, log: list[dict[str, Any]], midnight_v: 
     refused = sum(1 for e in log if e["code"] == "MS42901")
     lag = None if not ok_after else (min(ok_after) - midnight_v) * unit
     slack = unit + 2 * SCHEDULING_S
-    # When the governor's decisions said the day ends, near the provider's reset.
-    ends = [t / 1e6 - reset_wall for r in results for t in r["resets_us"]
-            if abs(t / 1e6 - reset_wall) < abs(gap_s) / 2]
-    name = (f"provider's reset {RESET_OFFSET_S:g} provider s {case} the governor's day "
-            "boundary")
-    told = f"the governor's day ended {max(ends):+.3f} s from it" if ends else "never read it"
+    # When the governor's last decision before the provider's reset said the day ends.
+    ends = sorted((now, end) for r in results for now, end in r["day_ends_us"]
+                  if now < reset_wall * 1e6)
+    name = (f"provider's reset {abs(ahead_s):g} provider s "
+            f"{'before' if ahead_s > 0 else 'after'} the governor's day boundary")
+    told = (f"its last decision before it said the day ends {ends[-1][1] / 1e6 - reset_wall:+.3f}"
+            " s from it") if ends else "no decision before it"
     resumed = Row(
         f"{name}: resume", scale,
         "no send after the reset" if lag is None else f"resumed {lag:.3f} s after the reset",

@@ -213,8 +213,8 @@ def reset_sender(link: Link, fleet: Fleet) -> dict[str, Any]:
     """From "go" (a monotonic instant) to "end", send emails with ``gov.limit`` and
     ``gov.observe``, each acquire given what is left until the end: a spent quota whose reset
     falls before it is slept out in ``acquire``. Returns each response as ``(returned, status,
-    code, quota_seq, log index)`` and every decision's ``quota_reset_us`` (when the governor
-    thought the day ends)."""
+    code, quota_seq, log index)`` and every decision's ``(now_us, quota_reset_us)``: when the
+    governor thought the day ends, and when it thought so (Redis' clock)."""
     records: list[tuple[float, int, str | None, int, int | None]] = []
     hooks = _Decisions()
     with fleet.governor() as gov, fleet.client() as client:
@@ -237,8 +237,8 @@ def reset_sender(link: Link, fleet: Fleet) -> dict[str, Any]:
                                    response.content, decision=decision, sent_at_us=sent_at)
             records.append((back, response.status_code, feedback.outcome.code,
                             decision.quota_seq, _log_index(response)))
-    resets = sorted({d.quota_reset_us for d in hooks.seen if d.quota_reset_us > 0})
-    return {"records": records, "resets_us": resets}
+    ends = [(d.now_us, d.quota_reset_us) for d in hooks.seen if d.quota_reset_us > 0]
+    return {"records": records, "day_ends_us": ends}
 
 
 def timed_sleeper(link: Link, fleet: Fleet, ahead_s: float, timeout_s: float) -> dict[str, Any]:
