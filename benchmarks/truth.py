@@ -1,10 +1,11 @@
 """Truth at the edges (issue #12): skewed clocks, out-of-band quota spend, the provider's own
 reset, hard timeouts; measured at a real 60 s provider minute and at a 6 s one.
 
-Every scenario of :mod:`benchmarks.truth_fleet` runs on one private embedded Redis, one pool
-of worker processes (``spawn``) and, per scenario, a fresh MailerSend mock in a child process;
-first with a provider minute of 60 real seconds (real time), then of 6, because a time-scaled
-run must not hide what a real minute shows. Each row is one bar: the figure measured from
+Every scenario of :mod:`benchmarks.truth_fleet`, :mod:`~benchmarks.truth_reset` and
+:mod:`~benchmarks.truth_waits` runs on one private embedded Redis, one pool of worker
+processes (``spawn``) and, per scenario, a fresh MailerSend mock in a child process; first
+with a provider minute of 60 real seconds (real time), then of 6, because a time-scaled run
+must not hide what a real minute shows. Each row is one bar: the figure measured from
 outside the governor (the mock's log and report, or an unskewed process's grants, all on the
 host's monotonic clock), the bound as a formula, and whether it held.
 
@@ -26,17 +27,15 @@ from benchmarks.truth_fleet import (
     OUT_OF_BAND_BEFORE,
     OUT_OF_BAND_DURING,
     QUOTA_LIMIT,
-    RESET_OFFSETS,
     SCHEDULING_S,
     Row,
     Stage,
     quota,
-    reset,
     skew,
-    sleepers,
-    timeout,
 )
 from benchmarks.truth_pool import Pool
+from benchmarks.truth_reset import RESET_OFFSETS, reset
+from benchmarks.truth_waits import sleepers, timeout
 from governor.embedded import start_server
 
 if TYPE_CHECKING:

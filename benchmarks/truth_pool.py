@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EMAIL",
+    "WAIT_S",
     "Link",
     "Pool",
     "Provoked",
@@ -51,13 +52,16 @@ __all__ = [
     "email",
     "fill_window",
     "http_date",
+    "mock_now",
     "provoke",
+    "sleep_until",
     "wall_minus_mono",
 ]
 
 EMAIL = "POST /v1/email"
 MINUTE_S = 60.0  # the fixed window of a "N/minute" bucket, in provider seconds
 START_TIMEOUT_S = 180.0  # a busy 2-core machine spawning a fleet must not fail a start-up race
+WAIT_S = 120.0  # the longest a scenario waits for a worker beyond its planned end
 _JUMP_MARGIN_S = 0.001  # land this far (provider seconds) inside the Retry-After wanted
 
 
@@ -65,6 +69,11 @@ def wall_minus_mono() -> float:
     """This process's wall clock minus the monotonic clock (seconds); only meaningful in a
     process whose wall clock is not skewed."""
     return time.time() - time.monotonic()
+
+
+def sleep_until(mono_s: float) -> None:
+    """Sleep until the monotonic clock reads ``mono_s`` (at once if it is past)."""
+    time.sleep(max(0.0, mono_s - time.monotonic()))
 
 
 def email(i: int) -> dict[str, Any]:
@@ -174,6 +183,12 @@ class Pool:
             self._spawn(i)
         self._start(busy)
 
+    def ready(self, workers: Iterable[int]) -> None:
+        """Wait for each of ``workers`` to signal ``"ready"`` (its order set up)."""
+        for i in workers:
+            if (said := self.signal(i)) != "ready":
+                raise BenchmarkError(f"worker {i} said {said!r} instead of 'ready'")
+
     def order(self, i: int, function: Callable[..., Any], **kwargs: Any) -> None:
         """Have worker ``i`` run ``function(link, **kwargs)``."""
         self._busy.add(i)
@@ -236,6 +251,14 @@ class Pool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def mock_now(admin: MockAdmin) -> tuple[float, float, float]:
+    """The mock's virtual now, the monotonic instant it was read at, and its speed (virtual
+    seconds per real second)."""
+    before = time.monotonic()
+    clock = admin.clock()
+    return clock["virtual_now_s"], (before + time.monotonic()) / 2, clock["speed"]
 
 
 def fill_window(filler: httpx.Client, limit: int) -> httpx.Response:

@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from benchmarks.truth_pool import EMAIL, email, http_date, provoke, wall_minus_mono
+from benchmarks.truth_pool import (
+    EMAIL,
+    email,
+    http_date,
+    mock_now,
+    provoke,
+    sleep_until,
+    wall_minus_mono,
+)
 from governor.client import Governor
 from governor.errors import QuotaExhausted, WaitTooLong
 from governor.integrations.httpx import GovernedTransport
@@ -100,10 +108,6 @@ def _log_index(response: httpx.Response) -> int | None:
     return None if value is None else int(value, 16)
 
 
-def _sleep_until(mono_s: float) -> None:
-    time.sleep(max(0.0, mono_s - time.monotonic()))
-
-
 def acquire_loop(link: Link, fleet: Fleet) -> dict[str, Any]:
     """Acquire ``POST /v1/email`` back to back from "go" until told to stop; nothing is sent.
     Returns every call as ``(called, now_us, wait_us, returned)``: when it asked and when it
@@ -112,7 +116,7 @@ def acquire_loop(link: Link, fleet: Fleet) -> dict[str, Any]:
     with fleet.governor() as gov:
         gov.acquire(EMAIL)  # connected, scripts loaded
         link.signal("ready")
-        _sleep_until(link.wait())
+        sleep_until(link.wait())
         offset = wall_minus_mono()
         while not link.pending():
             called = time.monotonic()
@@ -164,9 +168,7 @@ def _probe(gov: Governor, client: httpx.Client, filler: httpx.Client, admin: Moc
     feedback = gov.observe(EMAIL, 429, headers, hit.response.content, decision=decision,
                            sent_at_us=sent_at[0])
     observed = time.monotonic()
-    before = time.monotonic()
-    clock = admin.clock()
-    at = (before + time.monotonic()) / 2
+    now_v, at, speed = mock_now(admin)
     retry_at = feedback.observation.retry_at_us
     return {
         "form": form, "skew_s": skew_s, "status": hit.response.status_code,
@@ -174,9 +176,9 @@ def _probe(gov: Governor, client: httpx.Client, filler: httpx.Client, admin: Moc
         "retry_after_s": hit.retry_after_s, "received": hit.received_mono,
         "observed": observed,
         # When the provider's clock shows the pause's end (the window's), on our monotonic.
-        "target_mono": at + (target_s - clock["virtual_now_s"]) / clock["speed"],
+        "target_mono": at + (target_s - now_v) / speed,
         "read_s": None if retry_at is None else (retry_at - local_us) / _US,
-        "skew_seen_s": time.time() - clock["real_now_s"],
+        "skew_seen_s": time.time() - admin.clock()["real_now_s"],  # the mock is unskewed
     }
 
 
@@ -193,7 +195,7 @@ def quota_sender(link: Link, fleet: Fleet, sends: int, timeout_s: float) -> dict
             gov.try_acquire("GET /v1/api-quota")  # connected, scripts loaded
             gov.hooks = hooks  # one allowed decision per request (no retries happen here)
             link.signal("ready")
-            _sleep_until(link.wait())
+            sleep_until(link.wait())
             for i in range(sends):
                 try:
                     response = client.post("/v1/email", json=email(i))
@@ -222,7 +224,7 @@ def reset_sender(link: Link, fleet: Fleet) -> dict[str, Any]:
         gov.hooks = hooks
         link.signal("ready")
         start, end = link.wait()
-        _sleep_until(start)
+        sleep_until(start)
         i = 0
         while (left := end - time.monotonic()) > 0:
             try:

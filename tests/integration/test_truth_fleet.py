@@ -1,9 +1,10 @@
 """Truth at the edges (issue #12) on real servers: worker processes on a real Redis against the
 mock provider, judged from outside the governor.
 
-The scenarios are :mod:`benchmarks.truth_fleet`'s (``python -m benchmarks truth`` measures them
-at a real 60 s provider minute and at 6 s); here they run at the 6 s minute, and at the real
-minute where that is short (the 2 s pause, the 1 s timeout). One pool of spawned worker
+The scenarios are those of :mod:`benchmarks.truth_fleet`, ``truth_reset`` and ``truth_waits``
+(``python -m benchmarks truth`` measures them at a real 60 s provider minute and at 6 s);
+here they run at the 6 s minute, and at the real minute where that is short (the 2 s pause,
+the 1 s timeout). One pool of spawned worker
 processes serves the whole module; each scenario starts its own mock and key prefix.
 """
 
@@ -14,8 +15,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from benchmarks.truth import markdown_table
-from benchmarks.truth_fleet import HOUR_S, Stage, quota, reset, skew, sleepers, timeout
+from benchmarks.truth_fleet import HOUR_S, Stage, quota, skew
 from benchmarks.truth_pool import Pool
+from benchmarks.truth_reset import reset
+from benchmarks.truth_waits import sleepers, timeout
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
