@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import memory, model, planner, provider, redis
+from benchmarks import memory, model, planner, provider, redis, truth
 from benchmarks.harness import Options, Report
 
 __all__ = ["RESULTS_DIR", "SUITES", "main"]
@@ -27,6 +27,7 @@ SUITES: dict[str, Suite] = {
     "planner": planner.run,
     "provider": provider.run,
     "redis": redis.run,
+    "truth": truth.run,
 }
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

