@@ -104,8 +104,9 @@ def _notes(load: tuple[float, float]) -> list[str]:
         f"Quota truth: Trial plan ({QUOTA_LIMIT}/day); the other token sends "
         f"{OUT_OF_BAND_BEFORE} before the fleet starts and {OUT_OF_BAND_DURING} at once when "
         "the mock has counted 20 of the fleet's; the 8 workers send through "
-        "`GovernedTransport` until the governor refuses for quota. Over-quota sends are "
-        "requests the mock refused for quota (#MS42901) plus any it counted over the limit.",
+        "`GovernedTransport` until the governor refuses for quota. Over-quota sends are the "
+        "requests that reached the mock while the day's quota was spent (it refuses them, "
+        "#MS42901): the mock's count, and the fleet's own, whichever is larger.",
         f"Provider's reset: {len(RESET_OFFSETS)} fleets of 2 at once, on mocks whose clocks "
         f"are {', '.join(f'{o:+g}' for o in RESET_OFFSETS)} provider s ahead of the "
         "governor's (so their midnight, the quota reset they state in `x-apiquota-reset`, "
