@@ -48,6 +48,7 @@ __all__ = [
     "ratio",
     "render_report",
     "with_mock_retries",
+    "write_results",
 ]
 
 Op = Callable[[], object]
@@ -313,6 +314,17 @@ def render_report(
         parts += ["", "## How to read it", ""]
         parts += [f"- {n}" for n in notes]
     return "\n".join(parts) + "\n"
+
+
+def write_results(options: Options, name: str, markdown: str) -> Path | None:
+    """Write ``markdown`` as ``name`` in the options' results directory (made if need be),
+    and return its path; None, writing nothing, when the options name no directory."""
+    if options.out_dir is None:
+        return None
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    path = options.out_dir / name
+    path.write_text(markdown, encoding="utf-8")
+    return path
 
 
 MOCK_ATTEMPTS = 3

@@ -29,6 +29,7 @@ from benchmarks.harness import (
     Target,
     measure,
     render_report,
+    write_results,
 )
 from governor import DailyQuota, Governor, Policy, Rate, load_profile
 
@@ -153,9 +154,5 @@ def run(options: Options) -> Report:
         checks=checks,
         notes=(f"N = {calls:,} calls per round, {rounds} rounds.", *NOTES),
     )
-    path = None
-    if options.out_dir is not None:
-        options.out_dir.mkdir(parents=True, exist_ok=True)
-        path = options.out_dir / "memory.md"
-        path.write_text(markdown, encoding="utf-8")
+    path = write_results(options, "memory.md", markdown)
     return Report(title, tuple(results), checks, markdown, path)

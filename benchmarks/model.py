@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from benchmarks.harness import Options, Report, Target, environment_line
+from benchmarks.harness import Options, Report, Target, environment_line, write_results
 from benchmarks.provider import Bar
 from governor.capacity import Latency, Workload, plan
 from governor.settings import GovernorSettings
@@ -125,9 +125,5 @@ def run(options: Options) -> Report:
         "`governor plan --simulate` is the answer to use.",
     ]
     markdown = "\n".join(lines) + "\n"
-    path = None
-    if options.out_dir is not None:
-        options.out_dir.mkdir(parents=True, exist_ok=True)
-        path = options.out_dir / "model.md"
-        path.write_text(markdown, encoding="utf-8")
+    path = write_results(options, "model.md", markdown)
     return Report(title, (), checks, markdown, path)

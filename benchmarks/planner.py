@@ -47,7 +47,14 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from benchmarks.harness import Options, Report, Target, environment_line, with_mock_retries
+from benchmarks.harness import (
+    Options,
+    Report,
+    Target,
+    environment_line,
+    with_mock_retries,
+    write_results,
+)
 from benchmarks.provider import Bar
 from governor.demo.runner import DemoOptions
 from governor.demo.scenarios import SCENARIOS
@@ -274,8 +281,5 @@ def run(options: Options) -> Report:
         "", "## How to read it", "", *(f"- {n}" for n in _notes(rows, load, headroom)),
     ]
     markdown = "\n".join(parts) + "\n"
-    path = None
-    if options.out_dir is not None:
-        path = options.out_dir / "planner.md"
-        path.write_text(markdown, encoding="utf-8")
+    path = write_results(options, "planner.md", markdown)
     return Report(title, (), checks, markdown, path)

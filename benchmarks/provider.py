@@ -25,6 +25,7 @@ from benchmarks.harness import (
     Target,
     environment_line,
     with_mock_retries,
+    write_results,
 )
 from governor.demo.progress import NoProgress
 from governor.demo.report import build_report
@@ -318,8 +319,5 @@ def run(options: Options) -> Report:
         *(f"- {n}" for n in _notes(rows, messages, load)),
     ]
     markdown = "\n".join(parts) + "\n"
-    path = None
-    if options.out_dir is not None:
-        path = options.out_dir / "provider.md"
-        path.write_text(markdown, encoding="utf-8")
+    path = write_results(options, "provider.md", markdown)
     return Report(title, (), checks, markdown, path)

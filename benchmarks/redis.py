@@ -50,6 +50,7 @@ from benchmarks.harness import (
     markdown_table,
     measure,
     render_report,
+    write_results,
 )
 from benchmarks.memory import HUGE, HUGE_RATE, LIMIT_TEXT, mailersend_policy
 from governor import AsyncGovernor, AsyncRedisBackend, Governor, Policy, RedisBackend
@@ -444,11 +445,7 @@ def run(options: Options) -> Report:
         checks=checks,
     )
     markdown += _sections(works, fleet, calls, rounds, workers, phase_s, fleet_rounds)
-    path = None
-    if options.out_dir is not None:
-        options.out_dir.mkdir(parents=True, exist_ok=True)
-        path = options.out_dir / "redis.md"
-        path.write_text(markdown, encoding="utf-8")
+    path = write_results(options, "redis.md", markdown)
     return Report(title, (*results, *fleet), checks, markdown, path)
 
 

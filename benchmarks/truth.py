@@ -19,7 +19,7 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from benchmarks.harness import Options, Report, Target, environment_line
+from benchmarks.harness import Options, Report, Target, environment_line, write_results
 from benchmarks.provider import Bar
 from benchmarks.truth_fleet import (
     ALL_PROBES,
@@ -159,9 +159,5 @@ def run(options: Options) -> Report:
         "", "## How to read it", "", *(f"- {n}" for n in _notes(load)),
     ]
     markdown = "\n".join(parts) + "\n"
-    path = None
-    if options.out_dir is not None:
-        options.out_dir.mkdir(parents=True, exist_ok=True)
-        path = options.out_dir / "truth.md"
-        path.write_text(markdown, encoding="utf-8")
+    path = write_results(options, "truth.md", markdown)
     return Report(title, (), checks, markdown, path)
