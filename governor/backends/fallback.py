@@ -75,13 +75,16 @@ class FallbackBackend:
         fb = self._fb
         if fb.use_primary():
             debit = fb.take_debit(account, spec, self.clock.now_us())
-            with fb.asking(account, debit, spec):
+            asking = fb.asking(account, debit, spec)
+            with asking:
                 decision = self.primary.decide(
                     account, spec, cost, high_priority, max_wait_us,
                     adjustment if debit is None else with_debit(adjustment, debit),
                 )
                 fb.succeeded(account, decision)
                 return decision
+            return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment,
+                             asking.error)
         return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment)
 
     def refund(
@@ -161,13 +164,16 @@ class AsyncFallbackBackend:
         fb = self._fb
         if fb.use_primary():
             debit = fb.take_debit(account, spec, self.clock.now_us())
-            with fb.asking(account, debit, spec):
+            asking = fb.asking(account, debit, spec)
+            with asking:
                 decision = await self.primary.decide(
                     account, spec, cost, high_priority, max_wait_us,
                     adjustment if debit is None else with_debit(adjustment, debit),
                 )
                 fb.succeeded(account, decision)
                 return decision
+            return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment,
+                             asking.error)
         return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment)
 
     async def refund(

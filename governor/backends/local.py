@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Literal
 from governor.backends.memory import MemoryBackend
 from governor.decision import Decision
 from governor.engine import BucketSpec, CallSpec, QuotaSpec
-from governor.errors import BackendError, BackendUnavailable
+from governor.errors import BackendError, BackendUnavailable, IndeterminateOutcome
 from governor.reconcile import Adjustment
 
 if TYPE_CHECKING:
@@ -231,9 +231,17 @@ class LocalFallback:
         high_priority: bool,
         max_wait_us: int,
         adjustment: Adjustment | None,
+        cause: BackendError | None = None,
     ) -> Decision:
-        """Decide without the shared state, by the failure policy."""
+        """Decide without the shared state, by the failure policy; ``cause`` is the primary's
+        failure on this very call, if it was asked (under ``closed`` a call whose outcome is
+        unknown is reported as such, not as one that spent nothing)."""
         if self.mode == "closed":
+            if isinstance(cause, IndeterminateOutcome):
+                raise IndeterminateOutcome(
+                    f"{spec.route}: the failure policy is 'closed' and the shared backend may "
+                    f"or may not have counted this call ({cause}); it is not allowed"
+                ) from cause
             raise BackendUnavailable(
                 f"{spec.route}: the shared backend is unavailable and the failure policy is "
                 "'closed'; no call is allowed until it answers again"
@@ -279,11 +287,12 @@ class LocalFallback:
 class _Asking:
     """The context of :meth:`LocalFallback.asking` (a class: it is on every shared call)."""
 
-    __slots__ = ("_account", "_debit", "_fb", "_spec")
+    __slots__ = ("_account", "_debit", "_fb", "_spec", "error")
 
     def __init__(self, fb: LocalFallback, account: str, debit: Adjustment | None,
                  spec: CallSpec | None) -> None:
         self._fb, self._account, self._debit, self._spec = fb, account, debit, spec
+        self.error: BackendError | None = None  # the primary's failure, once swallowed
 
     def __enter__(self) -> None:
         return None
@@ -297,6 +306,7 @@ class _Asking:
         if exc is None:
             return False
         if isinstance(exc, BackendError):
+            self.error = exc
             self._fb.failed(exc)
             self._fb.debit_failed(self._account, self._debit, self._spec, exc)
             return True

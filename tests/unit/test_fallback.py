@@ -122,6 +122,18 @@ def test_closed_policy_refuses_with_a_clear_error() -> None:
         gov.try_acquire()
 
 
+def test_closed_policy_reports_a_lost_reply_as_an_unknown_outcome() -> None:
+    """``BackendUnavailable`` promises that nothing was spent; a lost reply cannot promise it."""
+    gov, primary, _, _ = setup(mode="closed", lost_reply=True)
+    primary.down = True
+    for _ in range(3):  # the breaker's threshold: each of these reached the primary
+        with pytest.raises(IndeterminateOutcome, match="may or may not have counted"):
+            gov.try_acquire()
+    with pytest.raises(BackendUnavailable, match="failure policy is 'closed'"):
+        gov.try_acquire()  # the breaker is open: this one was never sent
+    assert primary.calls == 3
+
+
 def test_open_policy_allows_every_call_and_says_so() -> None:
     gov, primary, backend, _ = setup(mode="open")
     primary.down = True
