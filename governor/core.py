@@ -231,8 +231,6 @@ class Core:
         if isinstance(status, bool) or not isinstance(status, int):
             raise TypeError(f"status is the response's HTTP status code, an int such as 200 or "
                             f"429, not {status!r}")
-        if not 100 <= status <= 599:
-            raise ValueError(f"status is an HTTP status code from 100 to 599, not {status}")
         spec = self.spec(route)
         policy = self.policy
         now_us = self.clock.now_us()

@@ -198,10 +198,10 @@ def test_a_cost_of_one_as_a_float_or_bool_is_one_call() -> None:
     assert type(gov.reserve("*", True).cost) is int
 
 
-@pytest.mark.parametrize(("status", "error"), [("429", TypeError), (429.0, TypeError),
-                                               (None, TypeError), (True, TypeError),
-                                               (42, ValueError), (600, ValueError)])
-def test_observe_says_what_a_status_must_be(status: object, error: type[Exception]) -> None:
+@pytest.mark.parametrize("status", ["429", 429.0, None, True])
+def test_observe_says_what_a_status_must_be(status: object) -> None:
+    """Not an int: a clear TypeError (an int no server sends, like 999, is classified, as
+    hostile input always is)."""
     gov = Governor(Policy.of({"api": "10/second"}), clock=ManualClock())
-    with pytest.raises(error, match="status"):
+    with pytest.raises(TypeError, match="status is the response's HTTP status code"):
         gov.observe("*", status)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ import pytest
 
 from governor import BackendUnavailable, Governor, IndeterminateOutcome, ManualClock, Policy
 from governor.backends.deferred import DeferredBackend
-from governor.backends.fallback import FallbackBackend
+from governor.backends.fallback import _at_exit, FallbackBackend
 from governor.backends.local import with_debit
 from governor.backends.memory import MemoryBackend
 from governor.breaker import CircuitBreaker
@@ -263,7 +263,8 @@ def test_reservations_for_tomorrow_keep_todays_local_spend() -> None:
     assert grants == [0.5, 1.0, 1.5, 2.0, 2.5]  # the last two go after midnight
     primary.down = False
     clock.advance(0.2)  # still today; the breaker's probe is due
-    assert gov.try_acquire().quota_used == 4 + 1  # today's four, not wiped by tomorrow's
+    back = gov.reserve().decision  # behind the six local calls, which the shared bucket counts
+    assert back.quota_used == 4 + 1  # today's four, not wiped by tomorrow's
 
 
 def test_a_call_worth_more_than_the_share_is_counted_whole() -> None:
@@ -335,3 +336,111 @@ def test_a_backend_that_cannot_be_made_yet_degrades_until_it_can() -> None:
     assert not gov.try_acquire("x").degraded
     assert len(made) == 1  # made once
     gov.close()
+
+
+# Local spend on the buckets (8/s shared, 2/s locally with four processes).
+
+def _fleet(fleet_size: int = 4, threshold: int = 3) -> tuple[list[Governor], Flaky, ManualClock]:
+    """``fleet_size`` processes, each with its own fallback, sharing one flaky primary."""
+    clock = ManualClock()
+    primary = Flaky(clock)
+    policy = Policy.of({"api": "8/second"}, quota="1000/day")
+    govs = [Governor(policy, FallbackBackend(primary, fleet_size=fleet_size,
+                                             breaker=CircuitBreaker(threshold, 5.0)),
+                     clock=clock)
+            for _ in range(fleet_size)]
+    return govs, primary, clock
+
+
+def test_switching_to_local_decisions_costs_no_burst() -> None:
+    """The first local call after shared ones starts from this process's last shared grant: it
+    waits one local interval (0.5 s) after it, not zero."""
+    gov, primary, _, clock = setup(fleet_size=4)
+    assert not gov.reserve().decision.degraded
+    primary.down = True
+    first_local = gov.reserve().decision
+    assert first_local.degraded
+    assert first_local.wait_s == pytest.approx(0.5)
+
+
+def test_calls_decided_on_isolated_failures_count_on_top_of_the_shared_bucket() -> None:
+    """A flapping link (failures too few to open the breaker): the local grants came in
+    addition to the others' shared ones, so the shared bucket counts them when it answers."""
+    govs, primary, clock = _fleet(threshold=100)
+    flapper, other = govs[0], govs[1]
+    assert not flapper.try_acquire().degraded
+    clock.advance(0.5)
+    booked = [other.reserve().wait_s for _ in range(8)]  # the others keep the bucket busy
+    assert booked[-1] == pytest.approx(0.875)
+    primary.down = True
+    assert flapper.try_acquire().degraded  # one isolated failure: one call on its own
+    primary.down = False
+    back = flapper.reserve().decision  # carries it back: one more interval behind the others
+    assert not back.degraded
+    assert back.wait_s == pytest.approx(0.875 + 2 * 0.125)
+
+
+def test_calls_decided_in_a_spell_fill_the_time_the_bucket_had_free() -> None:
+    """Every process decides alone for 2 s (the breaker opens): each spends its quarter. Back,
+    the shared bucket counts them as the time they filled, not one after the other on top."""
+    govs, primary, clock = _fleet(threshold=1)
+    for gov in govs:
+        gov.try_acquire()
+    primary.down = True
+    for _ in range(4):  # 2 s in steps of 0.5 s: each process's share is 2/s
+        for gov in govs:
+            assert gov.try_acquire().degraded
+        clock.advance(0.5)
+    primary.down = False
+    clock.advance(5.0)  # every breaker probes
+    waits = [gov.reserve().wait_s for gov in govs]
+    assert waits == pytest.approx([0.0, 0.125, 0.25, 0.375])  # spaced, no fleet-wide debt
+
+
+def test_close_writes_local_spend_back_so_a_new_process_sees_what_is_left() -> None:
+    """A process that stops after deciding alone (it never decides again) writes its spend
+    back on close; quota spent by it is not offered again."""
+    gov, primary, backend, clock = setup(fleet_size=1)
+    assert _spend(gov, clock, 60) == 60
+    primary.down = True
+    assert _spend(gov, clock, 10) == 10
+    primary.down = False
+    clock.advance(5.0)
+    gov.close()
+    newcomer = Governor(Policy.of({"api": "8/second"}, quota="100/day"),
+                        FallbackBackend(primary), clock=clock)
+    assert newcomer.try_acquire().quota_used == 71
+
+
+def test_recovery_writes_back_what_other_routes_spent_at_once() -> None:
+    clock = ManualClock()
+    primary = Flaky(clock)
+    policy = Policy.of({"a": "8/second", "b": "8/second"}, {"GET /a": ["a"], "GET /b": ["b"]},
+                       quota="100/day")
+    gov = Governor(policy, FallbackBackend(primary, fleet_size=4,
+                                           breaker=CircuitBreaker(1, 5.0)), clock=clock)
+    gov.try_acquire("GET /a")
+    primary.down = True
+    for _ in range(3):
+        gov.try_acquire("GET /b")  # spent alone on route b
+        clock.advance(0.5)
+    primary.down = False
+    clock.advance(5.0)
+    assert not gov.try_acquire("GET /a").degraded  # the first shared call, of route a
+    spec = policy.spec("GET /b")
+    assert primary.inner.decide(gov.account.key, spec, 1, False, 0).quota_used == 1 + 3 + 1 + 1
+
+
+def test_spend_left_at_exit_is_written_back() -> None:
+    gov, primary, backend, clock = setup(fleet_size=1)
+    gov.try_acquire()
+    primary.down = True
+    for _ in range(3):
+        clock.advance(0.5)
+        assert gov.try_acquire().degraded
+    primary.down = False
+    clock.advance(5.0)
+    _at_exit()
+    assert not backend._fb.ledger
+    assert primary.inner.decide(gov.account.key, gov.policy.spec("*"), 1, False,
+                                0).quota_used == 1 + 3 + 1
