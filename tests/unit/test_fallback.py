@@ -9,7 +9,7 @@ import pytest
 
 from governor import BackendUnavailable, Governor, IndeterminateOutcome, ManualClock, Policy
 from governor.backends.deferred import DeferredBackend
-from governor.backends.fallback import _at_exit, FallbackBackend
+from governor.backends.fallback import FallbackBackend, _at_exit
 from governor.backends.local import with_debit
 from governor.backends.memory import MemoryBackend
 from governor.breaker import CircuitBreaker
@@ -355,7 +355,7 @@ def _fleet(fleet_size: int = 4, threshold: int = 3) -> tuple[list[Governor], Fla
 def test_switching_to_local_decisions_costs_no_burst() -> None:
     """The first local call after shared ones starts from this process's last shared grant: it
     waits one local interval (0.5 s) after it, not zero."""
-    gov, primary, _, clock = setup(fleet_size=4)
+    gov, primary, _, _ = setup(fleet_size=4)
     assert not gov.reserve().decision.degraded
     primary.down = True
     first_local = gov.reserve().decision
@@ -400,7 +400,7 @@ def test_calls_decided_in_a_spell_fill_the_time_the_bucket_had_free() -> None:
 def test_close_writes_local_spend_back_so_a_new_process_sees_what_is_left() -> None:
     """A process that stops after deciding alone (it never decides again) writes its spend
     back on close; quota spent by it is not offered again."""
-    gov, primary, backend, clock = setup(fleet_size=1)
+    gov, primary, _, clock = setup(fleet_size=1)
     assert _spend(gov, clock, 60) == 60
     primary.down = True
     assert _spend(gov, clock, 10) == 10
