@@ -132,7 +132,7 @@ class FallbackBackend:
         fb = self._fb
         fb.apply_local(account, spec, adjustment)
         if fb.use_primary():
-            with fb.asking():
+            with fb.asking(account):
                 self.primary.apply(account, spec, adjustment)
                 fb.succeeded()
 
@@ -242,7 +242,7 @@ class AsyncFallbackBackend:
         fb = self._fb
         fb.apply_local(account, spec, adjustment)
         if fb.use_primary():
-            with fb.asking():
+            with fb.asking(account):
                 await self.primary.apply(account, spec, adjustment)
                 fb.succeeded()
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Literal
 from governor.backends.memory import MemoryBackend
 from governor.backends.spend import Ledger, Spend
 from governor.decision import Decision
-from governor.engine import BucketSpec, CallSpec, QuotaSpec
+from governor.engine import QUOTA, BucketSpec, CallSpec, QuotaSpec
 from governor.errors import BackendError, BackendUnavailable, IndeterminateOutcome
 from governor.reconcile import Adjustment
 
@@ -50,6 +50,8 @@ __all__ = ["FailurePolicy", "FallbackStats", "LocalFallback", "with_debit"]
 FailurePolicy = Literal["degrade", "closed", "open"]
 log = logging.getLogger("governor")
 _REMEMBERED = 4096  # local reservations remembered, so a cancel goes where the call was decided
+_SAME_DAY_US = 3_600_000_000  # two ends of "today" this close are the same day's
+_PROBE_WAIT_US = 1_000_000  # how long a quota call waits for a probe's count, then asks again
 
 
 @dataclass
@@ -103,6 +105,13 @@ class LocalFallback:
         self._shared: dict[str, tuple[int, int]] = {}
         self._carried: dict[str, tuple[int, int]] = {}
         self.ledger = Ledger()
+        # The quota sequence last seen per account (a drop: the shared state lost its count),
+        # the accounts whose shared count is in doubt (after a failure or such a drop: the next
+        # quota call carries the last count seen), and the accounts whose degraded decisions
+        # sent a probe before this process ever saw the day's count.
+        self._seq: dict[str, int] = {}
+        self._doubt: set[str] = set()
+        self._probes: set[str] = set()
 
     def use_primary(self) -> bool:
         return self.breaker.allow(self.clock.monotonic())
@@ -125,11 +134,42 @@ class LocalFallback:
                 self.ledger.shared_grant(account, spec, now_us + decision.wait_us, decision.cost)
             if decision.quota_used >= 0 and decision.quota_reset_us > 0:
                 left_us = decision.quota_reset_us - decision.now_us  # of the day, on any clock
-                self._shared[account] = (now_us + left_us, decision.quota_used)
+                used = decision.quota_used
+                self._doubt.discard(account)
+                known = self._shared.get(account)
+                if (known is not None and used < known[1]
+                        and decision.quota_seq < self._seq.get(account, -1)):
+                    # The shared state lost its count (restarted empty: its sequence went back,
+                    # and it counts less than was known): what it counts now came after what
+                    # was known, and the next quota call restores the sum.
+                    used += known[1]
+                    self._doubt.add(account)
+                self._know(account, now_us + left_us, used, now_us)
+                self._seq[account] = decision.quota_seq
         if self.breaker.success():
             log.warning("governor: the shared backend is back; decisions are shared again")
 
-    def failed(self, exc: BackendError) -> None:
+    def _know(self, account: str, until_us: int, used: int, now_us: int) -> None:
+        """Note the day's count (until ``until_us`` on this clock): the higher of it and what
+        was known of the same day, so a shared state that lost its count does not lower it."""
+        known = self._shared.get(account)
+        if known is not None and now_us < known[0] and abs(until_us - known[0]) < _SAME_DAY_US:
+            used = max(used, known[1])
+        self._shared[account] = (until_us, used)
+        self._probes.discard(account)
+
+    def learn(self, account: str, spec: CallSpec, adjustment: Adjustment, now_us: int) -> None:
+        """A response's quota news while degraded: what the provider counted is the count the
+        local share carries (and it answers a probe)."""
+        q = spec.quota
+        if q is None or not (adjustment.quota_used_floor > 0 or adjustment.quota_base is not None):
+            return
+        until_us = adjustment.quota_reset_us or (now_us // q.day_us + 1) * q.day_us
+        self._know(account, until_us, adjustment.quota_used_floor, now_us)
+
+    def failed(self, exc: BackendError, account: str = "") -> None:
+        if account:
+            self._doubt.add(account)
         self.stats.failures += 1
         if self.breaker.failure(self.clock.monotonic()):
             self.stats.opened += 1
@@ -176,6 +216,7 @@ class LocalFallback:
                        quota_base=None, quota_reset_us=0, quota_debit=0, spent=0)
 
     def apply_local(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
+        self.learn(account, spec, adjustment, self.clock.now_us())
         self.local.apply(account, self.local_spec(spec), self.local_adjustment(spec, adjustment))
 
     def _carry_quota(self, account: str, spec: CallSpec, now_us: int) -> None:
@@ -199,10 +240,13 @@ class LocalFallback:
         lost)."""
         q = spec.quota
         spend = self.ledger.take(account, spec, None if q is None else now_us // q.day_us)
-        if spend is None:
+        doubt = q is not None and account in self._doubt
+        if spend is None and not doubt:
             return None
         known = self._shared.get(account)
         floor = known[1] if known is not None and now_us < known[0] else 0
+        if spend is None:  # in doubt: the last count seen goes with the next quota call
+            return Adjustment(now_us, quota_used_floor=floor, stamp_us=now_us) if floor else None
         return Adjustment(now_us, quota_used_floor=floor, quota_debit=spend.quota,
                           stamp_us=now_us, spent=spend.tokens, spent_from_us=spend.first_us,
                           spent_on_top=spend.on_top)
@@ -270,6 +314,13 @@ class LocalFallback:
             self.ledger.spent(account, spec, now_us, cost, -1 if q is None else now_us // q.day_us)
             return Decision(True, now_us, 0, "", 0, now_us, route=spec.route, cost=cost,
                             degraded=True)
+        if q is not None and adjustment is not None:
+            self.learn(account, spec, adjustment, now_us)
+        if q is not None and account not in self._shared:  # the day's count is unknown here
+            if account in self._probes:
+                return Decision(False, now_us, _PROBE_WAIT_US, QUOTA, 0, now_us + _PROBE_WAIT_US,
+                                route=spec.route, cost=cost, degraded=True)
+            self._probes.add(account)  # one call goes; its response tells the count
         local = self.local_spec(spec)
         last = self.ledger.take_last_grant(account, spec)
         if last is not None:  # the first local call after shared ones: no burst at the switch
@@ -327,7 +378,7 @@ class _Asking:
             return False
         if isinstance(exc, BackendError):
             self.error = exc
-            self._fb.failed(exc)
+            self._fb.failed(exc, self._account)
             self._fb.debit_failed(self._account, self._debit, self._spec, exc)
             return True
         self._fb.breaker.abandon()

@@ -67,6 +67,13 @@ def setup(mode: str = "degrade", fleet_size: int = 4, lost_reply: bool = False
     return gov, primary, backend, clock
 
 
+def seen(gov: Governor, clock: ManualClock) -> None:
+    """One shared call, half a second ago: this process has seen the day's count, so a
+    degraded spell spends its share of what is left (rather than probing for the count)."""
+    assert not gov.try_acquire().degraded
+    clock.advance(0.5)
+
+
 def test_breaker_opens_after_threshold_and_probes_after_reset() -> None:
     b = CircuitBreaker(3, 5.0)
     assert [b.failure(0.0) for _ in range(3)] == [False, False, True]
@@ -91,6 +98,7 @@ def test_healthy_primary_decides_and_nothing_is_degraded() -> None:
 @pytest.mark.parametrize("lost_reply", [False, True])
 def test_degrade_decides_locally_on_the_process_share(lost_reply: bool) -> None:
     gov, primary, backend, clock = setup(fleet_size=4, lost_reply=lost_reply)
+    seen(gov, clock)
     primary.down = True
     granted = 0
     for _ in range(400):  # 10 s
@@ -99,7 +107,7 @@ def test_degrade_decides_locally_on_the_process_share(lost_reply: bool) -> None:
         granted += d.allowed
         clock.advance(0.025)
     assert granted == 20  # 8/s shared by 4 processes: 2/s for this one
-    assert primary.calls == 4  # 3 failures opened the breaker; then one probe per 5 s
+    assert primary.calls == 1 + 4  # 3 failures opened the breaker; then one probe per 5 s
     assert backend.stats.opened == 1
 
 
@@ -158,7 +166,8 @@ def test_the_transition_is_logged_once(caplog: pytest.LogCaptureFixture) -> None
 
 
 def test_a_local_reservation_is_cancelled_locally() -> None:
-    gov, primary, _, _ = setup(fleet_size=8)  # 1 per second locally
+    gov, primary, _, clock = setup(fleet_size=8)  # 1 per second locally
+    seen(gov, clock)
     primary.down = True
     for _ in range(3):
         gov.try_acquire()
@@ -213,13 +222,14 @@ def test_local_spend_is_written_back_once_with_the_first_shared_call(state_lost:
 
 def test_a_debit_outlives_a_failed_probe() -> None:
     gov, primary, _, clock = setup(fleet_size=4)
+    seen(gov, clock)
     primary.down = True
     assert _spend(gov, clock, 3) == 3
     clock.advance(5.0)
     assert gov.try_acquire().degraded  # the probe failed before anything was sent
     primary.down = False
     clock.advance(5.0)
-    assert gov.try_acquire().quota_used == 4 + 1
+    assert gov.try_acquire().quota_used == 1 + 4 + 1
 
 
 def test_the_open_policy_writes_back_what_it_let_through() -> None:
@@ -257,14 +267,14 @@ def _near_midnight(fleet_size: int = 4) -> tuple[Governor, Flaky, ManualClock]:
 
 def test_reservations_for_tomorrow_keep_todays_local_spend() -> None:
     gov, primary, clock = _near_midnight()  # locally 2/s: one call every 0.5 s
+    gov.try_acquire()  # shared: the day's count is seen
     primary.down = True
-    gov.try_acquire()
     grants = [gov.reserve().wait_s for _ in range(5)]
     assert grants == [0.5, 1.0, 1.5, 2.0, 2.5]  # the last two go after midnight
     primary.down = False
     clock.advance(0.2)  # still today; the breaker's probe is due
-    back = gov.reserve().decision  # behind the six local calls, which the shared bucket counts
-    assert back.quota_used == 4 + 1  # today's four, not wiped by tomorrow's
+    back = gov.reserve().decision  # behind the five local calls, which the shared bucket counts
+    assert back.quota_used == 1 + 3 + 1  # today's three local ones, not wiped by tomorrow's
 
 
 def test_a_call_worth_more_than_the_share_is_counted_whole() -> None:
@@ -444,3 +454,41 @@ def test_spend_left_at_exit_is_written_back() -> None:
     assert not backend._fb.ledger
     assert primary.inner.decide(gov.account.key, gov.policy.spec("*"), 1, False,
                                 0).quota_used == 1 + 3 + 1
+
+
+# The day's count when the shared state cannot say it.
+
+def test_a_process_that_never_saw_the_count_probes_for_it_before_spending_its_share() -> None:
+    """Degraded from its start (Redis down when it came up), a process does not know how much
+    of the day is spent: one call goes, and its response's count sets the share."""
+    gov, primary, _, clock = setup(fleet_size=4)
+    primary.down = True
+    assert gov.try_acquire().allowed  # the probe
+    held = gov.try_acquire()
+    assert (held.allowed, held.scope, held.wait_s, held.degraded) == (False, "quota", 1.0, True)
+    gov.observe("*", 200, {"x-apiquota-remaining": "20"})  # the provider counted 80
+    clock.advance(0.5)
+    assert _spend(gov, clock, 10) == 20 // 4  # its share of what is left (the probe counted)
+
+
+def test_after_an_outage_the_first_shared_call_restores_the_count_a_restart_lost() -> None:
+    """Redis restarted empty while this process had nothing spent on its own (only a pause to
+    write, which failed): the first shared call carries the last count it saw, so the empty
+    state does not offer the day again."""
+    gov, primary, _, clock = setup(fleet_size=4)
+    assert _spend(gov, clock, 60) == 60
+    primary.down = True
+    gov.observe("*", 503, {"retry-after": "1"})  # the pause is not written: in doubt now
+    primary.inner = MemoryBackend(clock)
+    primary.down = False
+    clock.advance(1.0)
+    assert gov.try_acquire().quota_used == 60 + 1
+
+
+def test_a_count_lost_without_a_failure_is_noticed_and_restored() -> None:
+    gov, primary, _, clock = setup(fleet_size=4)
+    assert _spend(gov, clock, 60) == 60
+    primary.inner = MemoryBackend(clock)  # restarted between two calls: no failure seen
+    assert gov.try_acquire().quota_used == 1  # decided on the empty state ...
+    clock.advance(0.5)
+    assert gov.try_acquire().quota_used == 60 + 1 + 1  # ... and the next call restores it
