@@ -75,11 +75,6 @@ def _leaky_pool_repr(pool: Any) -> str:
     return f"<{type(pool).__name__}({kwargs})>"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RedisBackend/AsyncRedisBackend.__repr__ embed the redis-py client's repr; the fix "
-    "(show governor.backends.urls.describe(self.client)) is in the lead's files",
-)
 @pytest.mark.parametrize("url", URLS[:3])
 def test_backend_reprs_hide_the_password_whatever_redis_py_version_prints(
     url: str, monkeypatch: pytest.MonkeyPatch
