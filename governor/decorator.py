@@ -25,7 +25,19 @@ import functools
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeAlias, TypeVar, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    ParamSpec,
+    TypeAlias,
+    TypedDict,
+    TypeVar,
+    cast,
+    overload,
+)
+
+from typing_extensions import Unpack
 
 from governor.errors import WaitTooLong
 from governor.headers import Headers
@@ -54,6 +66,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Attempt",
     "CallPlan",
+    "LimitOptions",
     "ResponseParts",
     "acall_governed",
     "call_governed",
@@ -289,39 +302,102 @@ async def acall_governed(
         await gov.clock.asleep(verdict.delay_s)
 
 
+class LimitOptions(TypedDict, total=False):
+    """The options of :func:`limited`, all by keyword and all optional."""
+
+    cost: int | Callable[..., int]
+    """Slots one call spends: an int (default 1) or a function of the call's arguments."""
+    priority: Priority
+    """As :meth:`~governor.Governor.acquire` takes it (default ``"normal"``)."""
+    timeout_s: float | None
+    """Bounds the whole call, its retries included (default None: no bound)."""
+    retry: RetryPolicy | None
+    """Retries failed calls (default None: never)."""
+    extract: Callable[[Any], ResponseParts | None] | None
+    """Reads ``(status, headers, body)`` from a result (default :func:`response_parts`)."""
+    idempotent: bool | None
+    """Whether a call may be resent after an ambiguous failure (default: its method is)."""
+
+
+@overload
+def limited(gov: Governor | AsyncGovernor, fn: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def limited(
+    gov: Governor | AsyncGovernor, route: str = "*", /, **options: Unpack[LimitOptions]
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+@overload
+def limited(
+    gov: Governor | AsyncGovernor, /, *, route: str | Callable[..., str],
+    **options: Unpack[LimitOptions],
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
 def limited(
     gov: Governor | AsyncGovernor,
-    route: str | Callable[..., str] = "*",
+    fn_or_route: Callable[..., Any] | str | None = None,
+    /,
     *,
-    cost: int | Callable[..., int] = 1,
-    priority: Priority = "normal",
-    timeout_s: float | None = None,
-    retry: RetryPolicy | None = None,
-    extract: Callable[[Any], ResponseParts | None] | None = None,
-    idempotent: bool | None = None,
-) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    route: str | Callable[..., str] | None = None,
+    **options: Unpack[LimitOptions],
+) -> Any:
     """Govern every call of the decorated function (sync with a :class:`~governor.Governor`,
     ``async def`` with an :class:`~governor.AsyncGovernor`)::
 
         @limited(gov, "POST /v1/email", cost=lambda batch: len(batch))
         def send(batch: list[Email]) -> requests.Response: ...
 
-    Each call acquires ``route`` (a text, or a function of the call's arguments returning one)
-    for ``cost`` (an int or such a function) before it runs, with ``priority`` as
-    :meth:`~governor.Governor.acquire` takes it. ``timeout_s`` bounds the whole call, its
-    retries included: each acquire gets what is left, and a retry that cannot start in time is
-    not waited for (the function's own running time counts but is not cut short; see the module
-    docstring). A route text is resolved to the name of the profile route it matches (a fixed
-    text at once: an unknown route raises :class:`~governor.errors.UnknownRoute` when
-    decorating). The result is observed when it looks like a response (:func:`response_parts`),
-    or as ``extract(result)`` says (``(status, headers, body)``, or None: nothing to observe);
-    so is an exception carrying a ``response``. With ``retry``, failed calls are retried by that
-    :class:`~governor.retry.RetryPolicy` (None: never); a call is resent after an ambiguous
-    failure only if ``idempotent`` (default: the method of the route text is, e.g. ``GET``).
-    ``@limited(gov)`` alone governs route ``"*"``. The wrapped function keeps its signature; a
-    method's route and cost functions receive ``self`` first.
+        @limited(gov, route=lambda path, body: f"POST {path}")
+        def post(path: str, body: dict[str, object]) -> requests.Response: ...
+
+        @limited(gov)                   # or bare: @limited(gov, ping), as in @gov.limited
+        def ping() -> requests.Response: ...
+
+    Each call acquires its route, a text given positionally or as ``route=``, or a function of
+    the call's arguments returning one, given **only** as ``route=``: a function given
+    positionally is the function to govern, so ``@gov.limited`` and ``@gov.limited()`` are the
+    same (route ``"*"``, the profile's catch-all) and a bare use takes no options (a
+    ``TypeError`` says so). The options (:class:`LimitOptions`): ``cost`` (an int or such a
+    function) and ``priority`` as :meth:`~governor.Governor.acquire` takes them; ``timeout_s``
+    bounds the whole call, its retries included: each acquire gets what is left, and a retry
+    that cannot start in time is not waited for (the function's own running time counts but is
+    not cut short; see the module docstring). A route text is resolved to the name of the
+    profile route it matches (a fixed text at once: an unknown route or a text without a method
+    raises :class:`~governor.errors.UnknownRoute` when decorating). The result is observed when
+    it looks like a response (:func:`response_parts`), or as ``extract(result)`` says
+    (``(status, headers, body)``, or None: nothing to observe); so is an exception carrying a
+    ``response``. With ``retry``, failed calls are retried by that
+    :class:`~governor.retry.RetryPolicy`; a call is resent after an ambiguous failure only if
+    ``idempotent`` (default: the method of the route text is, e.g. ``GET``). The wrapped
+    function keeps its signature; a method's route and cost functions receive ``self`` first.
     """
-    read = extract or response_parts
+    if callable(fn_or_route):
+        if route is not None or options:
+            name = getattr(fn_or_route, "__name__", repr(fn_or_route))
+            raise TypeError(
+                f"limited() was given the function {name} positionally, with options: a "
+                "function given positionally is the one governed, as bare @gov.limited is; "
+                f"pass a route function by keyword: limited(gov, route={name}, ...)"
+            )
+        return _decorator(gov, "*", {})(fn_or_route)
+    if fn_or_route is not None and route is not None:
+        raise TypeError("limited() takes the route once: positionally or as route=, not both")
+    chosen = route if route is not None else fn_or_route
+    return _decorator(gov, "*" if chosen is None else chosen, options)
+
+
+def _decorator(
+    gov: Governor | AsyncGovernor, route: str | Callable[..., str], options: LimitOptions
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    cost = options.get("cost", 1)
+    priority, timeout_s = options.get("priority", "normal"), options.get("timeout_s")
+    retry, idempotent = options.get("retry"), options.get("idempotent")
+    read = options.get("extract") or response_parts
+    router = gov.policy.router
+    fixed = None if callable(route) else router.resolve(route).name  # fails fast
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         asynchronous = inspect.iscoroutinefunction(fn)
@@ -330,9 +406,6 @@ def limited(
             kind = "a coroutine function" if asynchronous else "a plain function"
             raise TypeError(f"{getattr(fn, '__qualname__', fn)!r} is {kind}: govern it with "
                             f"{need}, not {type(gov).__name__}")
-
-        router = gov.policy.router
-        fixed = None if callable(route) else router.resolve(route).name  # fails fast
 
         def plan(args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallPlan:
             text = route(*args, **kwargs) if callable(route) else route

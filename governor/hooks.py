@@ -45,10 +45,20 @@ class PrometheusHooks:
     """:class:`Hooks` that update Prometheus metrics (``prometheus_client``).
 
     ``registry`` defaults to the global one; ``namespace`` prefixes every metric name.
+    Without ``prometheus-client`` installed it raises ``ModuleNotFoundError`` naming the extra
+    that brings it: ``pip install 'quota-governor[metrics]'``.
     """
 
     def __init__(self, registry: Any = None, namespace: str = "governor") -> None:
-        from prometheus_client import REGISTRY, Counter, Histogram  # noqa: PLC0415 - optional
+        try:
+            from prometheus_client import REGISTRY, Counter, Histogram  # noqa: PLC0415 - optional
+        except ModuleNotFoundError as exc:
+            if exc.name != "prometheus_client":
+                raise
+            raise ModuleNotFoundError(
+                "PrometheusHooks needs prometheus-client, which the 'metrics' extra installs: "
+                "pip install 'quota-governor[metrics]'", name=exc.name,
+            ) from exc
 
         registry = REGISTRY if registry is None else registry
         labels = ("route", "scope")

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from governor.errors import ProfileError
+from governor.errors import ProfileError, UnknownRoute
 from governor.headers import DIALECTS
 from governor.limits import DailyQuota, Rate, parse_quota, parse_rate
 from governor.routing import Route, split_route
@@ -137,7 +137,7 @@ class Profile(_Model):
                     )
             try:
                 entry.route().compile()
-            except ValueError as exc:
+            except (ValueError, UnknownRoute) as exc:
                 raise ValueError(f"routes[{i}]: {exc}") from None
         overrides = [("plans", n, e.buckets) for n, e in self.plans.items()]
         overrides += [("reputations", n, e.buckets) for n, e in self.reputations.items()]

@@ -2,9 +2,11 @@
 
 A route text is ``"METHOD /path"`` (``"POST /v1/email"``), a full URL in place of the path
 (``"POST https://api.mailersend.com/v1/email?x=1"``), or a bare word for a non-HTTP channel
-(``"SMTP"``). Patterns match path segments: a literal, ``*`` or ``{name}`` for exactly one
-segment, and a trailing ``**`` for any rest (including none). Method ``*`` matches any method.
-The first route that matches wins, so a profile lists specific routes before catch-alls.
+(``"SMTP"``); ``"*"`` alone is any method and path (the catch-all). A text that does not start
+with a method (``"/v1/email"``, a bare URL) is refused, never taken for the catch-all. Patterns
+match path segments: a literal, ``*`` or ``{name}`` for exactly one segment, and a trailing
+``**`` for any rest (including none). Method ``*`` matches any method. The first route that
+matches wins, so a profile lists specific routes before catch-alls.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from urllib.parse import urlsplit
 from governor.errors import UnknownRoute
 
 __all__ = ["Route", "Router", "split_route"]
+
+_METHOD = re.compile(r"\*|[A-Za-z][A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +54,16 @@ class Route:
 
 
 def split_route(text: str) -> tuple[str, str]:
-    """Split ``"POST /v1/email"`` into ``("POST", "/v1/email")``; URLs lose host and query."""
+    """Split ``"POST /v1/email"`` into ``("POST", "/v1/email")``; URLs lose host and query.
+
+    Raises :class:`UnknownRoute` when the text does not start with a method (a word, or
+    ``*``): ``"/v1/email"`` names no method, and would otherwise match only catch-alls."""
     method, _, target = text.strip().partition(" ")
+    if not _METHOD.fullmatch(method):
+        raise UnknownRoute(
+            f"route {text!r} does not start with a method: write 'METHOD /path', as in "
+            "'POST /v1/email' ('*' for any method, a bare word such as 'SMTP' for a channel)"
+        )
     target = target.strip()
     if "://" in target:
         target = urlsplit(target).path or "/"

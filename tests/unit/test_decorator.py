@@ -96,7 +96,8 @@ def test_the_wrapped_function_keeps_its_name_doc_and_signature(gov: Governor) ->
 def test_route_and_cost_may_depend_on_the_arguments(gov: Governor, clock: ManualClock) -> None:
     routes: list[str] = []
 
-    @limited(gov, lambda path, _batch: f"POST {path}", cost=lambda _path, batch: len(batch))
+    @limited(gov, route=lambda path, _batch: f"POST {path}",
+             cost=lambda _path, batch: len(batch))
     def post(path: str, batch: list[str]) -> None:
         routes.append(path)
 
@@ -108,7 +109,7 @@ def test_route_and_cost_may_depend_on_the_arguments(gov: Governor, clock: Manual
     assert decision.scope == "email"
 
 
-def test_bare_limited_governs_the_catch_all_route(clock: ManualClock) -> None:
+def test_limited_without_a_route_governs_the_catch_all_route(clock: ManualClock) -> None:
     gov = Governor(Policy.of({"api": "1/second"}), clock=clock)
 
     @limited(gov)
@@ -117,6 +118,34 @@ def test_bare_limited_governs_the_catch_all_route(clock: ManualClock) -> None:
 
     assert [ping(), ping()] == ["pong", "pong"]
     assert clock.slept_s == [1.0]
+
+
+def test_a_function_given_positionally_is_governed_as_it_is(
+    gov: Governor, clock: ManualClock
+) -> None:
+    def send(to: str, *, subject: str = "hi") -> str:
+        """Send one email."""
+        return f"sent to {to}"
+
+    governed = limited(gov, send)  # what bare @gov.limited does
+    assert (governed("a"), governed("b")) == ("sent to a", "sent to b")
+    assert clock.slept_s == [1.0]  # the catch-all: 60/minute
+    assert (governed.__name__, inspect.signature(governed)) == ("send", inspect.signature(send))
+
+
+def test_a_route_function_given_positionally_with_options_is_refused(gov: Governor) -> None:
+    def route(path: str) -> str:
+        return f"POST {path}"
+
+    with pytest.raises(TypeError, match=r"by keyword: limited\(gov, route=route, \.\.\.\)"):
+        limited(gov, route, cost=2)  # type: ignore[call-overload]  # the mistake it catches
+    with pytest.raises(TypeError, match="route once"):
+        limited(gov, "POST /v1/email", route=route)  # type: ignore[call-overload]  # same
+
+
+def test_a_route_text_without_a_method_is_refused_when_decorating(gov: Governor) -> None:
+    with pytest.raises(UnknownRoute, match="'POST /v1/email'"):
+        limited(gov, "/v1/email")
 
 
 def test_a_429_is_observed_and_retried_after_retry_after(
@@ -320,7 +349,7 @@ def test_an_unknown_route_is_refused_when_decorating(clock: ManualClock) -> None
 def test_route_texts_are_named_by_the_profile_route_they_match(gov: Governor) -> None:
     seen: list[str] = []
 
-    @limited(gov, lambda item: f"GET /v1/activity/{item}?page=2", retry=RETRY)
+    @limited(gov, route=lambda item: f"GET /v1/activity/{item}?page=2", retry=RETRY)
     def activity(item: int) -> httpx.Response:
         return reply(503, retry_after="1") if not seen else reply(200)
 
@@ -349,6 +378,28 @@ def test_the_shells_offer_the_decorator_as_a_method(
     assert send("a@example.com").status_code == 202
     assert list(inspect.signature(send).parameters) == ["to"]
     assert asyncio.run(asend("b@example.com")).status_code == 202
+
+
+def test_the_methods_work_bare_as_with_parentheses(
+    gov: Governor, agov: AsyncGovernor, clock: ManualClock
+) -> None:
+    @gov.limited
+    def send(to: str) -> str:
+        return f"sent to {to}"
+
+    @agov.limited
+    async def asend(to: str) -> str:
+        return f"sent to {to}"
+
+    @agov.limited()
+    async def aping() -> str:
+        return "pong"
+
+    assert (send("a"), asyncio.run(asend("b")), asyncio.run(aping())) == (
+        "sent to a", "sent to b", "pong")
+    assert list(inspect.signature(asend).parameters) == ["to"]
+    assert inspect.iscoroutinefunction(asend)
+    assert clock.slept_s == [1.0]  # the async shell's second call on the catch-all, 60/minute
 
 
 # -- timeout_s bounds the whole governed call -----------------------------------------------

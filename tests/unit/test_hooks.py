@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from governor import Governor, ManualClock, Policy, load_profile
@@ -78,3 +80,11 @@ def test_prometheus_metrics() -> None:
     assert value("governor_responses_total", route=EMAIL, outcome="retry_later") == 1
     assert value("governor_pauses_total", route=EMAIL, scope="email") == 1
     assert value("governor_header_drift_calls_count", route=EMAIL) == 1
+
+
+def test_prometheus_hooks_without_the_extra_name_the_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)  # import fails: not installed
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'quota-governor\[metrics\]'"):
+        PrometheusHooks()

@@ -101,6 +101,7 @@ def test_a_users_own_profile_works_the_same_way(tmp_path: Path) -> None:
         ("colour = 'red'\n" + GOOD, "colour", "Extra inputs"),
         (GOOD.replace('name = "acme"', ""), "name", "Field required"),
         (GOOD.replace('match = "* /**"', 'match = "* /a/**/b"'), "(top level)", "may only end"),
+        (GOOD.replace('match = "* /**"', 'match = "/v1/**"'), "(top level)", "POST /v1/email"),
         ("name = [", "", "cannot read TOML"),
     ],
 )

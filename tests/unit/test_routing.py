@@ -62,3 +62,15 @@ def test_double_star_only_at_the_end() -> None:
 def test_split_route() -> None:
     assert split_route("get https://h/v1/x?y#z") == ("GET", "/v1/x")
     assert split_route("SMTP") == ("SMTP", "")
+
+
+def test_a_star_alone_is_the_catch_all() -> None:
+    assert MAILERSEND.resolve("*").name == "* /**"
+
+
+@pytest.mark.parametrize(
+    "text", ["/v1/email", "https://api.mailersend.com/v1/email", "", "POST: /v1/email"]
+)
+def test_a_route_text_without_a_method_names_the_expected_form(text: str) -> None:
+    with pytest.raises(UnknownRoute, match=r"does not start with a method.*'POST /v1/email'"):
+        MAILERSEND.resolve(text)
