@@ -392,6 +392,10 @@ def limited(
 def _decorator(
     gov: Governor | AsyncGovernor, route: str | Callable[..., str], options: LimitOptions
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    unknown = set(options) - LimitOptions.__optional_keys__  # what a signature would refuse
+    if unknown:
+        raise TypeError(f"limited() got unknown options {sorted(unknown)}; it takes "
+                        f"{sorted(LimitOptions.__optional_keys__)}")
     cost = options.get("cost", 1)
     priority, timeout_s = options.get("priority", "normal"), options.get("timeout_s")
     retry, idempotent = options.get("retry"), options.get("idempotent")

@@ -143,6 +143,11 @@ def test_a_route_function_given_positionally_with_options_is_refused(gov: Govern
         limited(gov, "POST /v1/email", route=route)  # type: ignore[call-overload]  # same
 
 
+def test_an_unknown_option_is_refused(gov: Governor) -> None:
+    with pytest.raises(TypeError, match=r"unknown options \['cots'\]; it takes \['cost'"):
+        limited(gov, "POST /v1/email", cots=2)  # type: ignore[call-overload]  # the typo
+
+
 def test_a_route_text_without_a_method_is_refused_when_decorating(gov: Governor) -> None:
     with pytest.raises(UnknownRoute, match="'POST /v1/email'"):
         limited(gov, "/v1/email")
