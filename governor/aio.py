@@ -4,7 +4,7 @@ it only awaits the backend and sleeps; the logic is in ``core``."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from governor.backends.memory import AsyncMemoryBackend
 from governor.clock import Clock, SystemClock
@@ -15,21 +15,16 @@ from governor.hooks import Hooks, call_hook
 from governor.keys import AccountId
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator
     from types import TracebackType
 
     from governor.backends.base import AsyncBackend
     from governor.decision import Decision, Feedback, Reservation
-    from governor.decorator import ResponseParts
     from governor.engine import CallSpec
     from governor.headers import Headers
     from governor.outcome import Body
     from governor.policy import Policy
-    from governor.retry import RetryPolicy
     from governor.settings import GovernorSettings
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 __all__ = ["AsyncGovernor"]
 
@@ -129,23 +124,10 @@ class AsyncGovernor:
         """``async with gov.limit("POST /v1/email"):`` acquires before the block runs."""
         yield await self.acquire(route, cost, priority=priority, timeout_s=timeout_s)
 
-    def limited(
-        self,
-        route: str | Callable[..., str] = "*",
-        *,
-        cost: int | Callable[..., int] = 1,
-        priority: Priority = "normal",
-        timeout_s: float | None = None,
-        retry: RetryPolicy | None = None,
-        extract: Callable[[Any], ResponseParts | None] | None = None,
-        idempotent: bool | None = None,
-    ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-        """``@gov.limited("POST /v1/email")``: every call acquires first, has its response
-        observed, and is retried by ``retry``; see :func:`governor.decorator.limited`."""
-        return _limited(
-            self, route, cost=cost, priority=priority, timeout_s=timeout_s, retry=retry,
-            extract=extract, idempotent=idempotent,
-        )
+    limited = _limited
+    """``@gov.limited``, ``@gov.limited("POST /v1/email", cost=2)``, ``@gov.limited(route=fn)``:
+    every call acquires first, has its response observed, and is retried by ``retry``; see
+    :func:`governor.decorator.limited`, which this governor is the first argument of."""
 
     async def observe(
         self,
