@@ -39,7 +39,7 @@ __all__ = [
 STARTUP_S = 6.0
 """Real seconds allowed, at least, once the workers have imported, for the mock to start and
 the workers to connect before the fleet sends (measured: 1.5 to 3 s, on 2 busy cores too; the
-runner allows as long as the imports took when that is longer)."""
+runner allows one and a half times as long as the imports took when that is longer)."""
 LEAD_S = 1.5
 """Real seconds between the fleet's part of the day running out and the first midnight."""
 DATE_RESOLUTION_S = 1.0
