@@ -62,7 +62,7 @@ def redis_warning(facts: RunFacts) -> str | None:
     """What to say up front when the Redis given did not answer (None: it did)."""
     if facts.redis_down is None:
         return None
-    return (f"warning: Redis at {facts.redis} does not answer ({facts.redis_down}); every "
+    return (f"warning: Redis at {facts.redis} fails a first read ({facts.redis_down}); every "
             f"worker decides alone, on its 1/{facts.options.workers} share of every limit, "
             "and the report counts those degraded decisions")
 

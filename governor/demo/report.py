@@ -91,7 +91,7 @@ def _degraded(facts: RunFacts, tally: Tally) -> dict[str, Any] | None:
     if not decisions and facts.redis_down is None:
         return None
     if facts.redis_down is not None:
-        why = f"Redis at {facts.redis} did not answer before the run: {facts.redis_down}"
+        why = f"Redis at {facts.redis} failed a read before the run: {facts.redis_down}"
     return {"decisions": decisions, "backend_failures": failures, "why": why}
 
 

@@ -1,9 +1,9 @@
 """``governor demo``: a real fleet of worker processes against the local mock provider.
 
 Before it starts anything, a run checks the Redis URL it is given: one governor refuses ends
-it at once (:class:`~governor.errors.ConfigError`); one that does not answer is said up front
-and in the report (the workers then decide alone, each on its share of every limit, and the
-report counts those degraded decisions). Each start-up step waits on readiness, never a fixed
+it at once (:class:`~governor.errors.ConfigError`); one that fails a first read is said
+up front and in the report (the workers then decide alone, each on its share of every limit,
+and the report counts those degraded decisions). Each start-up step waits on readiness, never a fixed
 sleep, for at most ``startup_timeout_s``.
 
 What a run starts, in order, and stops on the way out (Ctrl-C and SIGTERM included): a private
@@ -99,7 +99,7 @@ class DemoOptions:
 @dataclass
 class RunFacts:
     """What the parent saw and did, beyond the workers' events (times: real epoch seconds).
-    ``redis_down`` says why the Redis given did not answer before the run (None: it did)."""
+    ``redis_down`` says why the Redis given failed a read before the run (None: it did not)."""
 
     scenario: Scenario
     options: DemoOptions
@@ -149,9 +149,12 @@ def _script_calls(url: str) -> int:
 
 
 def check_redis(url: str) -> str | None:
-    """Why the Redis at ``url`` does not answer a read, None when it does. A URL governor
-    cannot use raises :class:`~governor.errors.ConfigError`."""
-    from governor.backends.redis import RedisBackend  # noqa: PLC0415 - only with a Redis URL
+    """Why the Redis at ``url`` fails a first read (``TIME``, which every governor's ACL
+    allows), None when it answers. A URL governor cannot use raises
+    :class:`~governor.errors.ConfigError`."""
+    from redis import RedisError  # noqa: PLC0415 - only with a Redis URL
+
+    from governor.backends.redis import RedisBackend  # noqa: PLC0415
 
     try:
         backend = RedisBackend.from_url(url, socket_timeout_s=_CHECK_TIMEOUT_S,
@@ -163,9 +166,9 @@ def check_redis(url: str) -> str | None:
     except ValueError as exc:  # redis-py refusing the URL (a port out of range, ...)
         raise ConfigError(f"redis_url: {exc}") from None
     try:
-        backend.snapshot("governor-demo-check")
-    except BackendError as exc:
-        return str(exc.__cause__ or exc)
+        backend.client.time()
+    except (RedisError, OSError) as exc:
+        return str(exc) or type(exc).__name__
     finally:
         backend.close()
     return None
