@@ -3,8 +3,8 @@
 Before it starts anything, a run checks the Redis URL it is given: one governor refuses ends
 it at once (:class:`~governor.errors.ConfigError`); one that fails a first read is said
 up front and in the report (the workers then decide alone, each on its share of every limit,
-and the report counts those degraded decisions). Each start-up step waits on readiness, never a fixed
-sleep, for at most ``startup_timeout_s``.
+and the report counts those degraded decisions). Each start-up step waits on readiness,
+never a fixed sleep, for at most ``startup_timeout_s``.
 
 What a run starts, in order, and stops on the way out (Ctrl-C and SIGTERM included): a private
 Redis-compatible server on loopback (unless a Redis URL is given), the mock provider in a child
