@@ -16,13 +16,15 @@ from governor.demo.tally import Tally
 from governor.demo.worker import WorkerConfig, run_worker
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from multiprocessing.context import SpawnProcess
+    from types import FrameType
 
     from governor.demo.progress import Progress
     from governor.demo.runner import RunFacts
     from governor.mock.admin import MockAdmin
 
-__all__ = ["ACCOUNT", "Fleet", "Interrupted"]
+__all__ = ["ACCOUNT", "Fleet", "Interrupted", "handling"]
 
 ACCOUNT = "demo"
 """The account's name on the mock."""
@@ -32,6 +34,23 @@ _INTERRUPTED_JOIN_S = 1.5
 
 class Interrupted(Exception):
     """SIGTERM, turned into an exception so that everything started is stopped."""
+
+
+@contextlib.contextmanager
+def handling(
+    signum: int, handler: Callable[[int, FrameType | None], object] | signal.Handlers
+) -> Iterator[None]:
+    """``handler`` for signal ``signum`` while inside, the previous one after (outside the
+    main thread, where Python sets no handlers, signals are left alone)."""
+    try:
+        previous = signal.signal(signum, handler)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signum, previous)
 
 
 class Fleet:
@@ -62,12 +81,9 @@ class Fleet:
         They are born ignoring SIGINT (the disposition survives exec, and Python then installs
         no KeyboardInterrupt handler): a terminal's Ctrl-C reaches the whole process group, but
         only the parent acts on it and stops them; a worker still importing prints nothing."""
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
+        with handling(signal.SIGINT, signal.SIG_IGN):
             for p in self.procs:
                 p.start()
-        finally:
-            signal.signal(signal.SIGINT, previous)
         self.spawned_at_s = time.time()
 
     def wait_spawned(self) -> float:

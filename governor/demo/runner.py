@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from governor.demo.fleet import ACCOUNT, Fleet, Interrupted
+from governor.demo.fleet import ACCOUNT, Fleet, Interrupted, handling
 from governor.demo.midnight import STARTUP_S, plan_midnight
 from governor.demo.scenarios import SCENARIOS, Scenario, with_midnight
 from governor.demo.worker import WorkerConfig
@@ -37,7 +37,6 @@ from governor.mock.latency import reply_latency
 from governor.settings import GovernorSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from types import FrameType
 
     from governor.capacity import Latency
@@ -122,20 +121,8 @@ class RunFacts:
     redis_calls: int | None = None
 
 
-@contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        raise Interrupted
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _raise_interrupted(_signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted
 
 
 def _script_calls(url: str) -> int:
@@ -189,7 +176,7 @@ def run_demo(options: DemoOptions, progress: Progress) -> tuple[RunFacts, Tally]
         facts.redis = url.split("@")[-1]  # never show a password
         facts.redis_down = check_redis(url)
     fleet = Fleet(facts, progress)
-    with contextlib.ExitStack() as stack, _sigterm_raises():
+    with contextlib.ExitStack() as stack, handling(signal.SIGTERM, _raise_interrupted):
         try:
             stack.callback(fleet.stop)
             progress.start(facts, fleet.tally)
