@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from benchmarks.harness import BenchmarkError
 from benchmarks.truth_fleet import (
     QUOTA_LIMIT,
-    SCHEDULING_S,
     Row,
     emission_interval_s,
     overtaken,
@@ -108,7 +107,7 @@ def reset(stage: Stage, scale: float, offsets: Sequence[float] = RESET_OFFSETS
             results = [pool.result(i, end - time.monotonic() + WAIT_S) for i in ids]
             log = mock.admin.log(since=first, limit=100_000)["entries"]
             rows += _reset_rows(ahead_s, scale, log, midnight_v, reset_mono - boundary,
-                                results, reset_mono + offset, interval)
+                                results, reset_mono + offset, interval, stage.slack_s)
     finally:
         for mock in mocks:
             mock.stop()
@@ -117,7 +116,7 @@ def reset(stage: Stage, scale: float, offsets: Sequence[float] = RESET_OFFSETS
 
 def _reset_rows(ahead_s: float, scale: float, log: list[dict[str, Any]], midnight_v: float,
                 gap_s: float, results: list[dict[str, Any]], reset_wall: float,
-                interval: float) -> list[Row]:
+                interval: float, slack_s: float) -> list[Row]:
     unit = scale / 60.0
     before = [e for e in log if e["t"] < midnight_v]
     ok_before = [e["t"] for e in before if 200 <= e["status"] < 300]
@@ -126,7 +125,7 @@ def _reset_rows(ahead_s: float, scale: float, log: list[dict[str, Any]], midnigh
     waiting = [e for e in before if e["t"] > spent_at]
     refused = sum(1 for e in log if e["code"] == "MS42901")
     lag = None if not ok_after else (min(ok_after) - midnight_v) * unit
-    slack = unit + 2 * SCHEDULING_S
+    slack = unit + 2 * slack_s
     # When the governor's last decision before the provider's reset said the day ends.
     ends = sorted((now, end) for r in results for now, end in r["day_ends_us"]
                   if now < reset_wall * 1e6)
@@ -138,7 +137,7 @@ def _reset_rows(ahead_s: float, scale: float, log: list[dict[str, Any]], midnigh
         f"{name}: resume", scale,
         "no send after the reset" if lag is None else f"resumed {lag:.3f} s after the reset",
         f"0 ≤ lag ≤ I ({interval:.3f} s) + Date resolution (1 provider s = {unit:.6g} s) "
-        f"+ {2 * SCHEDULING_S:g} s", lag is not None and 0 <= lag <= interval + slack,
+        f"+ {2 * slack_s:g} s", lag is not None and 0 <= lag <= interval + slack,
         f"the governor's own boundary {-gap_s:+.1f} s from it; {told}",
     )
     quiet = Row(

@@ -12,7 +12,7 @@ import time
 from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.truth_fleet import SCHEDULING_S, Row, emission_interval_s
+from benchmarks.truth_fleet import Row, emission_interval_s
 from benchmarks.truth_pool import EMAIL, WAIT_S, email, provoke, sleep_until
 from benchmarks.truth_roles import acquire_loop, timed_sleeper
 
@@ -48,12 +48,12 @@ def timeout(stage: Stage, scale: float) -> list[Row]:
     first = result["decisions"][0]
     planned_s = first[2] / 1e6
     into = announced - called
-    bar = TIMEOUT_S + SCHEDULING_S
+    bar = TIMEOUT_S + stage.slack_s
     return [Row(
         f"acquire(timeout_s={TIMEOUT_S:g}) asleep on a slot when another process announces "
         f"a {hit.retry_after_s} provider s pause", scale,
         f"{result['outcome']} after {result['elapsed_s']:.3f} s",
-        f"≤ timeout + {SCHEDULING_S} s = {bar:g} s",
+        f"≤ timeout + {stage.slack_s} s = {bar:g} s",
         result["elapsed_s"] <= bar and 0 < into < planned_s,
         f"its slot was {planned_s:.3f} s ahead; the pause was announced {into:.3f} s into "
         f"the sleep; decisions: {_decisions(result['decisions'])}",
@@ -93,7 +93,8 @@ def sleepers(stage: Stage, scale: float, workers: int = 8) -> list[Row]:
         for i in ids:
             pool.tell(i, "stop")
         results = [pool.result(i, WAIT_S) for i in ids]
-    return _sleeper_rows(results, hit.received_mono, written, period, interval, scale)
+    return _sleeper_rows(results, hit.received_mono, written, period, interval, scale,
+                         stage.slack_s)
 
 
 def _most_in(times: list[float], span: float) -> int:
@@ -102,7 +103,7 @@ def _most_in(times: list[float], span: float) -> int:
 
 
 def _sleeper_rows(results: list[dict[str, Any]], received: float, written: float,
-                  period: float, interval: float, scale: float) -> list[Row]:
+                  period: float, interval: float, scale: float, slack_s: float) -> list[Row]:
     grants, sent, held = [], [], 0
     written_us = -math.inf  # the 429's observation, on Redis' clock (each worker's estimate)
     decided: list[tuple[int, int]] = []  # (decided at, granted at): Redis' own microseconds
@@ -120,8 +121,8 @@ def _sleeper_rows(results: list[dict[str, Any]], received: float, written: float
     gaps = [(b - a) / 1e6 for a, b in itertools.pairwise(after)]
     most_sent, most_granted = _most_in(sent, period), _most_in(grants, period)
     pause_end = received + SHORT_PAUSE_S * scale / 60.0
-    slipped = sum(1 for t in sent if written + SCHEDULING_S < t < pause_end - SCHEDULING_S)
-    first = min((t for t in sent if t > written + SCHEDULING_S), default=math.nan)
+    slipped = sum(1 for t in sent if written + slack_s < t < pause_end - slack_s)
+    first = min((t for t in sent if t > written + slack_s), default=math.nan)
     name = (f"{len(results)} processes acquiring, a {SHORT_PAUSE_S} provider s pause "
             "holding the sleepers")
     limit = 120

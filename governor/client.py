@@ -81,8 +81,10 @@ class Governor:
         """Spend ``cost`` now if every scope of ``route`` allows it; never waits, never raises
         for a denial. A denied decision (falsy) says which scope bound it and for how long."""
         core = self._core
-        spec = core.cached_spec(route) if cost == 1 else None  # the hot path: a dict lookup
-        if spec is None:
+        if cost == 1:  # the hot path: a dict lookup
+            spec = core.cached_spec(route) or core.spec(route)
+            cost = 1  # 1.0 and True mean one call, as an int
+        else:
             spec = core.spec(route, cost)
         adjustment = core.take_pending(spec) if core.pending else None
         high = HIGH.get(priority)
@@ -107,7 +109,7 @@ class Governor:
         :class:`~governor.errors.QuotaExhausted`."""
         step = self._core.decide_step(route, cost, priority, timeout_s)
         decision = self.backend.decide(
-            self._core.account, step.spec, cost, step.high_priority, step.max_wait_us,
+            self._core.account, step.spec, step.cost, step.high_priority, step.max_wait_us,
             step.adjustment,
         )
         if self.hooks is not None:

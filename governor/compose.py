@@ -42,7 +42,7 @@ def compose(
     if settings is None:
         settings = GovernorSettings.load(**overrides)
     elif overrides:
-        settings = GovernorSettings.load(**{**settings.model_dump(), **overrides})
+        settings = settings.replace(**overrides)
     clock = SystemClock()
     backend: Any
     if settings.redis_url is not None:

@@ -125,9 +125,15 @@ class Core:
         self.dates = DateOffset()
 
     def spec(self, route: str, cost: int = 1) -> CallSpec:
-        """The scopes of ``route``; refuses a cost no scope could ever grant."""
+        """The scopes of ``route``; refuses a cost that is not a whole number of calls
+        (``TypeError``) or that no scope could ever grant (``CostTooLarge``)."""
         spec = self.policy.spec(route)
-        if cost != 1 and not 1 <= cost <= spec.max_cost:
+        if cost != 1 and (type(cost) is not int or not 1 <= cost <= spec.max_cost):
+            if type(cost) is not int:
+                raise TypeError(
+                    f"{spec.route}: a cost is a whole number of calls (an int >= 1), "
+                    f"not {cost!r}"
+                )
             if cost < 1:
                 raise CostTooLarge(f"{spec.route}: a call costs at least 1, not {cost}")
             raise CostTooLarge(
@@ -142,7 +148,8 @@ class Core:
         """The single decide step of ``reserve``."""
         spec = self.spec(route, cost)
         adjustment = self.take_pending(spec) if self.pending else None
-        return Decide(spec, cost, high_priority(priority), _max_wait_us(timeout_s), adjustment)
+        return Decide(spec, 1 if cost == 1 else cost, high_priority(priority),
+                      _max_wait_us(timeout_s), adjustment)
 
     @staticmethod
     def denial(decision: Decision, timeout_s: float | None) -> LimitExceeded:
@@ -221,6 +228,9 @@ class Core:
         route's next one, the quota's part with the next that spends quota), so it costs no
         round trip.
         """
+        if isinstance(status, bool) or not isinstance(status, int):
+            raise TypeError(f"status is the response's HTTP status code, an int such as 200 or "
+                            f"429, not {status!r}")
         spec = self.spec(route)
         policy = self.policy
         now_us = self.clock.now_us()

@@ -348,7 +348,12 @@ def apply(
     exceptions are relaxing a learned interval after ``adjustment.relax_after`` responses
     showed the configured limit again (counting only responses sent after the limit was
     learned), and a provider's quota day that differs from the account's (see
-    :func:`_apply_quota`). Returns the account's pause.
+    :func:`_apply_quota`). ``spent`` tokens granted by a process on its own, the first at
+    ``spent_from_us``, are counted in every bucket of the call: on top of the shared grants
+    (``tat = max(tat, spent_from) + spent * I``) when ``spent_on_top`` (isolated failures:
+    the others kept sharing, so these came in addition), else as filling time the bucket had
+    free (``tat = max(tat, spent_from + spent * I)``: a spell in which the process decided
+    alone, likely not the only one). Returns the account's pause.
     """
     adj = adjustment
     moved = now_us - adj.stamp_us if adj.stamp_us else 0
@@ -366,12 +371,27 @@ def apply(
             st.tat_us = max(st.tat_us, adj.min_tat_us + moved)
         if adj.bucket_pause_us:
             st.pause_until_us = max(st.pause_until_us, adj.bucket_pause_us + moved)
+    if adj.spent > 0:  # calls a process granted on its own, from ``since`` on
+        _apply_spent(spec, buckets, adj, adj.spent_from_us + moved if adj.spent_from_us
+                     else now_us)
     q = spec.quota
     if q is not None and quota is not None and adj.has_quota:
         _apply_quota(q, quota, adj, moved, sent_at or now_us, now_us)
     if adj.account_pause_us:
         return max(account_pause_us, adj.account_pause_us + moved)
     return account_pause_us
+
+
+def _apply_spent(
+    spec: CallSpec, buckets: Sequence[BucketState], adj: Adjustment, since: int
+) -> None:
+    """The ``spent`` part of :func:`apply`: tokens a process granted on its own from ``since``."""
+    for b, st in zip(spec.buckets, buckets):  # noqa: B905 - equal lengths by construction
+        interval = st.interval_us if st.interval_us > b.interval_us else b.interval_us
+        if adj.spent_on_top:  # they came in addition to the shared grants
+            st.tat_us = max(st.tat_us, since) + adj.spent * interval
+        else:  # they took the place of shared grants: time the bucket had free
+            st.tat_us = max(st.tat_us, since + adj.spent * interval)
 
 
 def _apply_quota(

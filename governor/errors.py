@@ -4,7 +4,7 @@
 
     GovernorError
      ├── ConfigError                 settings or a provider profile are invalid (at start-up)
-     │    ├── SettingsError          names the setting and its environment variable
+     │    ├── SettingsError          names the setting and where its value came from
      │    └── ProfileError           names the profile file, the key and the problem
      ├── UnknownRoute                no route of the profile matches a call
      ├── CostTooLarge                a call costs more than a scope can ever grant
@@ -58,7 +58,8 @@ class ConfigError(GovernorError, ValueError):
 
 
 class SettingsError(ConfigError):
-    """A setting is malformed; the message names the field and its ``GOVERNOR_*`` variable."""
+    """A setting is malformed; the message names the field and where its value came from (a
+    keyword argument, a flag, ``env GOVERNOR_X``, a ``.env`` file, a TOML file and key)."""
 
 
 class ProfileError(ConfigError):

@@ -34,6 +34,11 @@ whether to resend is the retry policy's call, not this module's.
 
 A body is read defensively: at most 64 KiB, any encoding; a body that is no JSON object (or
 is longer) is scanned as text for ``#MS`` codes. Classifying never raises.
+
+An outcome never carries a credential the body echoes: the provider's words in ``message``
+pass through :func:`~governor.redaction.redact` (bearer tokens, the providers' key shapes,
+long key-like words, and the ``secrets`` the caller passes), and a ``code`` that looks like
+one is dropped.
 """
 
 from __future__ import annotations
@@ -41,10 +46,11 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from governor.headers import Headers, exhausted_quota
+from governor.redaction import looks_secret, redact
 
 __all__ = ["Body", "Outcome", "OutcomeKind", "classify", "quota_in_body"]
 
@@ -75,7 +81,7 @@ class Outcome:
     ``code`` is the provider's code (``"MS42903"``, ``"rate_limit_exceeded"``) or None;
     ``retryable`` whether a retry policy may try the call again; ``scope_hint`` what the outcome
     is about (module docstring); ``message`` a short human summary, the provider's words
-    included.
+    included, credentials redacted.
     """
 
     kind: OutcomeKind
@@ -113,10 +119,13 @@ def classify(
     headers: Headers | None,
     body: bytes | str | Mapping[str, object] | None,
     dialect: str = "generic",
+    secrets: Iterable[str] = (),
 ) -> Outcome:
     """Classify one response from its status, headers, body and the provider's header dialect.
 
-    ``body`` may be raw bytes, text, already-decoded JSON, or None. Never raises.
+    ``body`` may be raw bytes, text, already-decoded JSON, or None. ``secrets`` are texts the
+    outcome must never show, such as the API token when the caller has it (each at least 8
+    characters); the providers' key shapes are redacted without them. Never raises.
     """
     try:
         status = int(status)
@@ -125,7 +134,9 @@ def classify(
     if 100 <= status < 400:
         return Outcome(_K.OK, message=f"{status} ok")
     data, text = _read(body)
+    secrets = tuple(s for s in (secrets or ()) if isinstance(s, str))
     codes, retryable, texts = _codes(data, text)
+    codes = [c for c in codes if not looks_secret(c, secrets)]
     known = sorted((c for c in codes if c in _CODES), key=lambda c: _SEVERITY.index(_CODES[c][0]))
     code = known[0] if known else (codes[0] if codes else None)
     if known:
@@ -136,7 +147,8 @@ def classify(
         kind, summary = _K.FAIL, f"{summary}; the provider says not retryable"
     elif retryable is True and kind is _K.FAIL:
         kind, summary = _K.BACKOFF, f"{summary}; the provider says retryable"
-    said = _clean(next((t for t in texts if code and code in t), texts[0] if texts else ""))
+    said = next((t for t in texts if code and code in t), texts[0] if texts else "")
+    said = _clean(redact(said, secrets))  # whole, before it is cut: no key is shown in part
     message = f"{status} {summary}" + (f" ({code})" if code else "") + (f": {said}" if said else "")
     return Outcome(kind, code, kind in _RETRYABLE, scope, message)
 

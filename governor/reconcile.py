@@ -82,6 +82,12 @@ class Adjustment:
     the day is the one the request was sent in); ``quota_debit`` calls spent that the state
     never counted (what a process sent on its own while the shared backend was down; see
     :mod:`governor.backends.fallback`). :func:`governor.engine.apply` says how they combine.
+
+    ``spent`` tokens of every bucket of the call's route were granted by a process on its own,
+    the first at ``spent_from_us``: ``spent_on_top`` when they came in addition to what the
+    shared state granted meanwhile (isolated failures: the others went on sharing), else they
+    took the place of shared grants (a spell the breaker opened for). See
+    :func:`governor.engine.apply` and :mod:`governor.backends.spend`.
     """
 
     sent_at_us: int
@@ -99,6 +105,9 @@ class Adjustment:
     relax_after: int = 3
     quota_debit: int = 0
     stamp_us: int = 0
+    spent: int = 0
+    spent_from_us: int = 0
+    spent_on_top: bool = True
 
     @property
     def has_quota(self) -> bool:
@@ -143,6 +152,9 @@ class Adjustment:
             min(self.relax_after, other.relax_after),
             self.quota_debit + other.quota_debit,
             max(self.stamp_us, other.stamp_us),
+            self.spent + other.spent,
+            min((t for t in (self.spent_from_us, other.spent_from_us) if t), default=0),
+            self.spent_on_top and other.spent_on_top,
         )
 
 

@@ -1,12 +1,20 @@
-"""Settings: the one module that reads the environment, ``.env`` and the TOML settings file.
+"""Settings: with :mod:`governor.origins`, the one place that reads the environment, ``.env``
+and the TOML settings file.
 
-Sources, strongest first: keyword arguments, ``GOVERNOR_*`` environment variables, a ``.env``
-file in the working directory, the TOML file named by ``GOVERNOR_CONFIG`` (default
-``governor.toml`` in the working directory; top-level keys are the field names), then defaults.
+Sources, strongest first: command-line flags (the ``flags`` of :meth:`GovernorSettings.load`),
+keyword arguments, ``GOVERNOR_*`` environment variables, a ``.env`` file in the working
+directory, the TOML file named by ``GOVERNOR_CONFIG`` (default ``governor.toml`` in the working
+directory; top-level keys are the field names), then defaults. The environment and ``.env`` may
+be the application's: other names there are left alone, and a ``GOVERNOR_*`` name that is no
+setting is ignored with a warning naming the closest one (:mod:`governor.origins`).
+
 Everything is validated at start-up: a malformed value raises
-:class:`~governor.errors.SettingsError` naming the field and its variable; an unknown provider,
-plan or reputation lists the valid ones. An API token is held as a secret, never printed, and
-only its keyed hash identifies the account.
+:class:`~governor.errors.SettingsError` naming the field and where its value came from; an
+unknown provider, plan or reputation lists the valid ones; a malformed ``redis_url`` (scheme,
+port, database, options) is refused here, not at the first call. Credentials are never shown:
+the API token and hash key are secrets, and ``redis_url`` appears in ``repr()``, ``str()``,
+``model_dump()`` and ``model_dump_json()`` with its password as ``***``
+(:func:`~governor.backends.urls.redacted`); read the attribute itself for the real URL.
 """
 
 from __future__ import annotations
@@ -14,25 +22,41 @@ from __future__ import annotations
 import os
 import re
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
 )
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from governor.backends.urls import parse as parse_redis_url
-from governor.errors import ConfigError, SettingsError
+from governor.backends.urls import redacted
+from governor.errors import ConfigError, ProfileError, SettingsError
 from governor.keys import DEFAULT_HASH_KEY, AccountId
+from governor.origins import (
+    ENV_PREFIX,
+    DotEnvFile,
+    Environment,
+    FieldProblem,
+    TomlFile,
+    flag,
+    settings_error,
+    tracing,
+)
 from governor.policy import Policy
 from governor.profile import Profile, ResolvedProfile, load_profile
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
 __all__ = ["GovernorSettings"]
 
-ENV_PREFIX = "GOVERNOR_"
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _RESERVE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
@@ -44,9 +68,11 @@ class GovernorSettings(BaseSettings):
         env_prefix=ENV_PREFIX,
         env_file=".env",
         env_file_encoding="utf-8",
-        extra="forbid",
+        extra="forbid",  # keywords and TOML keys; the env sources pass on only settings
         validate_default=True,
+        hide_input_in_errors=True,  # a bad value may be a secret, or a URL holding one
     )
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
 
     provider: str = Field(
         "mailersend", description="Built-in profile name or path to a profile .toml file."
@@ -114,21 +140,59 @@ class GovernorSettings(BaseSettings):
         cls,
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - Environment replaces it
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        env_file = getattr(dotenv_settings, "env_file", ".env")  # as given to __init__, if it was
         toml_file = os.environ.get(f"{ENV_PREFIX}CONFIG", "governor.toml")
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
-        return init_settings, env_settings, dotenv_settings, toml, file_secret_settings
+        return (
+            init_settings,
+            Environment(settings_cls),
+            DotEnvFile(settings_cls, env_file=env_file),
+            TomlFile(settings_cls, toml_file=toml_file),
+            file_secret_settings,
+        )
 
     @classmethod
-    def load(cls, **values: Any) -> GovernorSettings:
-        """Read and validate settings; raises :class:`SettingsError` naming the field."""
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            raise _settings_error(exc) from None
+    def load(cls, *, flags: Mapping[str, Any] | None = None, **values: Any) -> GovernorSettings:
+        """Read and validate settings, ``values`` (keyword arguments) over the environment,
+        ``.env`` and the TOML file.
+
+        ``flags`` are settings a command line gave, by field name (``{"redis_url": ...}``):
+        they win over ``values``, errors name them as ``--redis-url``, and a flag whose value
+        is None (an option not given) is left out. Raises :class:`SettingsError` naming each
+        bad field and where its value came from.
+        """
+        given = {name: v for name, v in (flags or {}).items() if v is not None}
+        origins = dict.fromkeys(values, "keyword argument")
+        origins |= {name: flag(name) for name in given}
+        return cls._checked({**values, **given}, origins)
+
+    def replace(self, **overrides: Any) -> GovernorSettings:
+        """These settings with ``overrides`` (keyword arguments) on top, validated again; each
+        value kept keeps its origin in errors (the sources are read again, but lose to it)."""
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        origins = self._origins | dict.fromkeys(overrides, "keyword argument")
+        return self._checked(values | overrides, origins)
+
+    @classmethod
+    def _checked(cls, values: dict[str, Any], origins: dict[str, str]) -> GovernorSettings:
+        with tracing(origins) as seen:
+            try:
+                settings = cls(**values)
+            except ValidationError as exc:
+                raise settings_error(exc, seen, cls.model_fields) from None
+        settings._origins = seen
+        return settings
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, redacted(value) if name == "redis_url" and value else value
+
+    @field_serializer("redis_url")
+    def _shown_redis_url(self, value: str | None) -> str | None:
+        return redacted(value) if value else value
 
     @field_validator("redis_url")
     @classmethod
@@ -153,10 +217,20 @@ class GovernorSettings(BaseSettings):
     @model_validator(mode="after")
     def _check_profile(self) -> GovernorSettings:
         try:
-            resolved = self.profile.resolve(self.plan, self.reputation)
+            profile = self.profile
+        except ConfigError as exc:
+            raise FieldProblem("provider", str(exc)) from None
+        try:
+            resolved = profile.resolve(self.plan, self.reputation)
+        except ProfileError as exc:
+            problem = f"{exc.problem} (profile {exc.source})"
+            raise FieldProblem(exc.key or "provider", problem) from None
+        try:
             self.reserve_calls(resolved)
         except ConfigError as exc:
-            raise ValueError(str(exc)) from None
+            raise FieldProblem(
+                "priority_reserve", str(exc).removeprefix("priority_reserve: ")
+            ) from None
         return self
 
     @cached_property
@@ -211,14 +285,3 @@ class GovernorSettings(BaseSettings):
             return AccountId.from_token(self.api_token.get_secret_value(), key, label)
         return AccountId.from_label(self.account, key)
 
-
-def _settings_error(exc: ValidationError) -> SettingsError:
-    lines = []
-    for err in exc.errors(include_url=False, include_input=False):
-        field = ".".join(str(p) for p in err["loc"])
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if field:
-            lines.append(f"{field} (env {ENV_PREFIX}{field.upper()}): {msg}")
-        else:
-            lines.append(msg)
-    return SettingsError("invalid governor settings: " + "; ".join(lines))

@@ -24,6 +24,9 @@ had left, and writes its local spend back on recovery (see :mod:`governor.backen
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import weakref
 from typing import TYPE_CHECKING
 
 from governor.backends.local import FailurePolicy, FallbackStats, LocalFallback, with_debit
@@ -41,6 +44,23 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncFallbackBackend", "FailurePolicy", "FallbackBackend", "FallbackStats"]
 
+# Open backends, so that local spend not yet written back is not lost at interpreter exit.
+_OPEN: weakref.WeakSet[FallbackBackend] = weakref.WeakSet()
+_OPEN_ASYNC: weakref.WeakSet[AsyncFallbackBackend] = weakref.WeakSet()
+
+
+@atexit.register
+def _at_exit() -> None:
+    """Write back what sync backends spent alone; an asyncio one needs ``aclose`` (no loop
+    runs at exit), so it only says what it leaves unwritten."""
+    for backend in list(_OPEN):
+        with contextlib.suppress(Exception):  # exit must go on, whatever the backend does
+            backend.write_back()
+    for backend in _OPEN:
+        backend._fb.log_unwritten()
+    for abackend in _OPEN_ASYNC:
+        abackend._fb.log_unwritten()
+
 
 class FallbackBackend:
     """A backend that keeps deciding when its primary fails (see the module docstring)."""
@@ -57,6 +77,7 @@ class FallbackBackend:
         self.primary = primary
         self.clock: Clock = clock or getattr(primary, "clock", None) or SystemClock()
         self._fb = LocalFallback(mode, fleet_size, breaker or CircuitBreaker(), self.clock)
+        _OPEN.add(self)
 
     @property
     def stats(self) -> FallbackStats:
@@ -75,13 +96,18 @@ class FallbackBackend:
         fb = self._fb
         if fb.use_primary():
             debit = fb.take_debit(account, spec, self.clock.now_us())
-            with fb.asking(account, debit, spec):
+            asking = fb.asking(account, debit, spec)
+            with asking:
                 decision = self.primary.decide(
                     account, spec, cost, high_priority, max_wait_us,
                     adjustment if debit is None else with_debit(adjustment, debit),
                 )
-                fb.succeeded(account, decision)
+                fb.succeeded(account, spec, decision)
+                if fb.ledger:  # back after deciding alone: the rest of it goes back at once
+                    self.write_back()
                 return decision
+            return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment,
+                             asking.error)
         return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment)
 
     def refund(
@@ -106,7 +132,7 @@ class FallbackBackend:
         fb = self._fb
         fb.apply_local(account, spec, adjustment)
         if fb.use_primary():
-            with fb.asking():
+            with fb.asking(account):
                 self.primary.apply(account, spec, adjustment)
                 fb.succeeded()
 
@@ -121,7 +147,25 @@ class FallbackBackend:
         read: Callable[[str], Snapshot] = self.primary.snapshot  # type: ignore[attr-defined]
         return read(account)
 
+    def write_back(self) -> None:
+        """Write what this process spent on its own back to the shared state now (every
+        route's bucket spend, today's quota spend), if the breaker lets a call through; what
+        does not get there stays for the next shared call. Done on recovery, on
+        :meth:`close` and at interpreter exit."""
+        fb = self._fb
+        for account, spec, debit in fb.write_backs(self.clock.now_us()):
+            if not fb.use_primary():
+                fb.ledger.put_back(account, spec, fb.debit_day(spec, debit), fb.spend_of(debit))
+                continue
+            with fb.asking(account, debit, spec):
+                self.primary.apply(account, spec, debit)
+                fb.succeeded()
+
     def close(self) -> None:
+        """Write local spend back (see :meth:`write_back`), then close the primary."""
+        self.write_back()
+        _OPEN.discard(self)
+        self._fb.log_unwritten()
         self.primary.close()
 
     def __repr__(self) -> str:
@@ -143,6 +187,7 @@ class AsyncFallbackBackend:
         self.primary = primary
         self.clock: Clock = clock or getattr(primary, "clock", None) or SystemClock()
         self._fb = LocalFallback(mode, fleet_size, breaker or CircuitBreaker(), self.clock)
+        _OPEN_ASYNC.add(self)
 
     @property
     def stats(self) -> FallbackStats:
@@ -161,13 +206,18 @@ class AsyncFallbackBackend:
         fb = self._fb
         if fb.use_primary():
             debit = fb.take_debit(account, spec, self.clock.now_us())
-            with fb.asking(account, debit, spec):
+            asking = fb.asking(account, debit, spec)
+            with asking:
                 decision = await self.primary.decide(
                     account, spec, cost, high_priority, max_wait_us,
                     adjustment if debit is None else with_debit(adjustment, debit),
                 )
-                fb.succeeded(account, decision)
+                fb.succeeded(account, spec, decision)
+                if fb.ledger:  # back after deciding alone: the rest of it goes back at once
+                    await self.write_back()
                 return decision
+            return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment,
+                             asking.error)
         return fb.decide(account, spec, cost, high_priority, max_wait_us, adjustment)
 
     async def refund(
@@ -192,7 +242,7 @@ class AsyncFallbackBackend:
         fb = self._fb
         fb.apply_local(account, spec, adjustment)
         if fb.use_primary():
-            with fb.asking():
+            with fb.asking(account):
                 await self.primary.apply(account, spec, adjustment)
                 fb.succeeded()
 
@@ -207,7 +257,22 @@ class AsyncFallbackBackend:
         read: Callable[[str], Awaitable[Snapshot]] = self.primary.snapshot  # type: ignore[attr-defined]
         return await read(account)
 
+    async def write_back(self) -> None:
+        """Write local spend back now; see :meth:`FallbackBackend.write_back`."""
+        fb = self._fb
+        for account, spec, debit in fb.write_backs(self.clock.now_us()):
+            if not fb.use_primary():
+                fb.ledger.put_back(account, spec, fb.debit_day(spec, debit), fb.spend_of(debit))
+                continue
+            with fb.asking(account, debit, spec):
+                await self.primary.apply(account, spec, debit)
+                fb.succeeded()
+
     async def aclose(self) -> None:
+        """Write local spend back (see :meth:`write_back`), then close the primary."""
+        await self.write_back()
+        _OPEN_ASYNC.discard(self)
+        self._fb.log_unwritten()
         await self.primary.aclose()
 
     def __repr__(self) -> str:

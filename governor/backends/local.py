@@ -27,15 +27,15 @@ The daily quota across a degraded spell
 from __future__ import annotations
 
 import logging
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from governor.backends.memory import MemoryBackend
+from governor.backends.spend import Ledger, Spend
 from governor.decision import Decision
-from governor.engine import BucketSpec, CallSpec, QuotaSpec
-from governor.errors import BackendError, BackendUnavailable
+from governor.engine import QUOTA, BucketSpec, CallSpec, QuotaSpec
+from governor.errors import BackendError, BackendUnavailable, IndeterminateOutcome
 from governor.reconcile import Adjustment
 
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ __all__ = ["FailurePolicy", "FallbackStats", "LocalFallback", "with_debit"]
 FailurePolicy = Literal["degrade", "closed", "open"]
 log = logging.getLogger("governor")
 _REMEMBERED = 4096  # local reservations remembered, so a cancel goes where the call was decided
+_SAME_DAY_US = 3_600_000_000  # two ends of "today" this close are the same day's
+_PROBE_WAIT_US = 1_000_000  # how long a quota call waits for a probe's count, then asks again
 
 
 @dataclass
@@ -98,12 +100,18 @@ class LocalFallback:
         self._specs: dict[CallSpec, CallSpec] = {}
         self._local_marks: OrderedDict[tuple[int, ...], None] = OrderedDict()
         # Per account: (until when on this clock, count) of the quota day the shared state
-        # last reported, the one carried into the local state, and per local (calendar) quota
-        # day the calls spent locally, not yet written back.
+        # last reported, and the one carried into the local state. What was spent locally and
+        # not yet written back is in the ledger.
         self._shared: dict[str, tuple[int, int]] = {}
         self._carried: dict[str, tuple[int, int]] = {}
-        self._debits: dict[str, dict[int, int]] = {}
-        self._debits_lock = threading.Lock()  # threads of one process count into one debit
+        self.ledger = Ledger()
+        # The quota sequence last seen per account (a drop: the shared state lost its count),
+        # the accounts whose shared count is in doubt (after a failure or such a drop: the next
+        # quota call carries the last count seen), and the accounts whose degraded decisions
+        # sent a probe before this process ever saw the day's count.
+        self._seq: dict[str, int] = {}
+        self._doubt: set[str] = set()
+        self._probes: set[str] = set()
 
     def use_primary(self) -> bool:
         return self.breaker.allow(self.clock.monotonic())
@@ -117,15 +125,51 @@ class LocalFallback:
         frees the breaker's probe, if the call was it, and goes on up."""
         return _Asking(self, account, debit, spec)
 
-    def succeeded(self, account: str = "", decision: Decision | None = None) -> None:
-        """The primary answered (with ``decision``, for a decide)."""
-        if decision is not None and decision.quota_used >= 0 and decision.quota_reset_us > 0:
-            left_us = decision.quota_reset_us - decision.now_us  # of the day, on any clock
-            self._shared[account] = (self.clock.now_us() + left_us, decision.quota_used)
+    def succeeded(self, account: str = "", spec: CallSpec | None = None,
+                  decision: Decision | None = None) -> None:
+        """The primary answered (with ``decision``, for a decide of ``spec``)."""
+        if decision is not None and spec is not None:
+            now_us = self.clock.now_us()
+            if decision.allowed:
+                self.ledger.shared_grant(account, spec, now_us + decision.wait_us, decision.cost)
+            if decision.quota_used >= 0 and decision.quota_reset_us > 0:
+                left_us = decision.quota_reset_us - decision.now_us  # of the day, on any clock
+                used = decision.quota_used
+                self._doubt.discard(account)
+                known = self._shared.get(account)
+                if (known is not None and used < known[1]
+                        and decision.quota_seq < self._seq.get(account, -1)):
+                    # The shared state lost its count (restarted empty: its sequence went back,
+                    # and it counts less than was known): what it counts now came after what
+                    # was known, and the next quota call restores the sum.
+                    used += known[1]
+                    self._doubt.add(account)
+                self._know(account, now_us + left_us, used, now_us)
+                self._seq[account] = decision.quota_seq
         if self.breaker.success():
             log.warning("governor: the shared backend is back; decisions are shared again")
 
-    def failed(self, exc: BackendError) -> None:
+    def _know(self, account: str, until_us: int, used: int, now_us: int) -> None:
+        """Note the day's count (until ``until_us`` on this clock): the higher of it and what
+        was known of the same day, so a shared state that lost its count does not lower it."""
+        known = self._shared.get(account)
+        if known is not None and now_us < known[0] and abs(until_us - known[0]) < _SAME_DAY_US:
+            used = max(used, known[1])
+        self._shared[account] = (until_us, used)
+        self._probes.discard(account)
+
+    def learn(self, account: str, spec: CallSpec, adjustment: Adjustment, now_us: int) -> None:
+        """A response's quota news while degraded: what the provider counted is the count the
+        local share carries (and it answers a probe)."""
+        q = spec.quota
+        if q is None or not (adjustment.quota_used_floor > 0 or adjustment.quota_base is not None):
+            return
+        until_us = adjustment.quota_reset_us or (now_us // q.day_us + 1) * q.day_us
+        self._know(account, until_us, adjustment.quota_used_floor, now_us)
+
+    def failed(self, exc: BackendError, account: str = "") -> None:
+        if account:
+            self._doubt.add(account)
         self.stats.failures += 1
         if self.breaker.failure(self.clock.monotonic()):
             self.stats.opened += 1
@@ -164,14 +208,15 @@ class LocalFallback:
         share: a learned interval times the fleet size, a quota count as the share's count."""
         n, adj = self.fleet_size, adjustment
         if n == 1:
-            return replace(adj, quota_base=None, quota_reset_us=0)  # see the module docstring
+            return replace(adj, quota_base=None, quota_reset_us=0, spent=0)  # see the module doc
         floor = adj.quota_used_floor
         if floor and spec.quota is not None:
             floor = self._share_floor(spec, floor)
         return replace(adj, interval_us=adj.interval_us * n, quota_used_floor=floor,
-                       quota_base=None, quota_reset_us=0, quota_debit=0)
+                       quota_base=None, quota_reset_us=0, quota_debit=0, spent=0)
 
     def apply_local(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
+        self.learn(account, spec, adjustment, self.clock.now_us())
         self.local.apply(account, self.local_spec(spec), self.local_adjustment(spec, adjustment))
 
     def _carry_quota(self, account: str, spec: CallSpec, now_us: int) -> None:
@@ -188,40 +233,56 @@ class LocalFallback:
                              Adjustment(now_us, quota_used_floor=floor))
         self._carried[account] = known  # after the floor: no thread decides before it is in
 
-    def _count_local(self, account: str, day: int, cost: int) -> None:
-        """Count ``cost`` calls spent on quota day ``day`` without the shared state."""
-        with self._debits_lock:
-            days = self._debits.setdefault(account, {})
-            days[day] = max(days.get(day, 0) + cost, 0)
-
     def take_debit(self, account: str, spec: CallSpec, now_us: int) -> Adjustment | None:
-        """Today's local spend still to write back to the shared state (taken: sent once).
-        Earlier days' spend no longer matters and is dropped; a later day's waits its day."""
-        if not self._debits or spec.quota is None:
-            return None
-        today = now_us // spec.quota.day_us
-        with self._debits_lock:
-            days = self._debits.get(account)
-            if not days:
-                return None
-            calls = days.pop(today, 0)
-            for day in [d for d in days if d < today]:
-                del days[day]
-            if not days:
-                del self._debits[account]
-        if calls <= 0:
+        """What was spent locally and is still to be written back with the next shared call of
+        ``spec`` (taken: sent once): the route's bucket spend and today's quota spend, with
+        the last shared count of the day as a floor (which restores a count a restarted Redis
+        lost)."""
+        q = spec.quota
+        spend = self.ledger.take(account, spec, None if q is None else now_us // q.day_us)
+        doubt = q is not None and account in self._doubt
+        if spend is None and not doubt:
             return None
         known = self._shared.get(account)
         floor = known[1] if known is not None and now_us < known[0] else 0
-        return Adjustment(now_us, quota_used_floor=floor, quota_debit=calls, stamp_us=now_us)
+        if spend is None:  # in doubt: the last count seen goes with the next quota call
+            return Adjustment(now_us, quota_used_floor=floor, stamp_us=now_us) if floor else None
+        return Adjustment(now_us, quota_used_floor=floor, quota_debit=spend.quota,
+                          stamp_us=now_us, spent=spend.tokens, spent_from_us=spend.first_us,
+                          spent_on_top=spend.on_top)
+
+    def write_backs(self, now_us: int) -> list[tuple[str, CallSpec, Adjustment]]:
+        """Every write-back still held (taken), to apply at once: on recovery, on close."""
+        found = []
+        for account, spec in self.ledger.routes():
+            debit = self.take_debit(account, spec, now_us)
+            if debit is not None:
+                found.append((account, spec, debit))
+        return found
 
     def debit_failed(self, account: str, debit: Adjustment | None, spec: CallSpec | None,
                      exc: BackendError) -> None:
-        """Keep a debit the primary surely did not apply, for the next shared decision."""
-        if debit is not None and spec is not None and spec.quota is not None and isinstance(
-                exc, BackendUnavailable):
-            day = debit.sent_at_us // spec.quota.day_us
-            self._count_local(account, day, debit.quota_debit)
+        """Keep a write-back the primary surely did not apply, for the next shared call."""
+        if debit is None or spec is None or not isinstance(exc, BackendUnavailable):
+            return
+        self.ledger.put_back(account, spec, self.debit_day(spec, debit), self.spend_of(debit))
+
+    @staticmethod
+    def debit_day(spec: CallSpec, debit: Adjustment) -> int:
+        """The local quota day a write-back's quota spend belongs to (-1: none)."""
+        return debit.sent_at_us // spec.quota.day_us if spec.quota is not None else -1
+
+    @staticmethod
+    def spend_of(debit: Adjustment) -> Spend:
+        """The spend a write-back carries."""
+        return Spend(debit.quota_debit, debit.spent, debit.spent_from_us, debit.spent_on_top)
+
+    def log_unwritten(self) -> None:
+        """Say (logger ``governor``) that this process spent alone and could not write it back:
+        the rest of the fleet does not know of those calls."""
+        if self.ledger:
+            log.warning("governor: spend made without the shared backend on %d routes could "
+                        "not be written back to it", len(self.ledger.routes()))
 
     def decide(
         self,
@@ -231,9 +292,17 @@ class LocalFallback:
         high_priority: bool,
         max_wait_us: int,
         adjustment: Adjustment | None,
+        cause: BackendError | None = None,
     ) -> Decision:
-        """Decide without the shared state, by the failure policy."""
+        """Decide without the shared state, by the failure policy; ``cause`` is the primary's
+        failure on this very call, if it was asked (under ``closed`` a call whose outcome is
+        unknown is reported as such, not as one that spent nothing)."""
         if self.mode == "closed":
+            if isinstance(cause, IndeterminateOutcome):
+                raise IndeterminateOutcome(
+                    f"{spec.route}: the failure policy is 'closed' and the shared backend may "
+                    f"or may not have counted this call ({cause}); it is not allowed"
+                ) from cause
             raise BackendUnavailable(
                 f"{spec.route}: the shared backend is unavailable and the failure policy is "
                 "'closed'; no call is allowed until it answers again"
@@ -242,11 +311,20 @@ class LocalFallback:
         now_us = self.clock.now_us()
         q = spec.quota
         if self.mode == "open":
-            if q is not None:
-                self._count_local(account, now_us // q.day_us, cost)
+            self.ledger.spent(account, spec, now_us, cost, -1 if q is None else now_us // q.day_us)
             return Decision(True, now_us, 0, "", 0, now_us, route=spec.route, cost=cost,
                             degraded=True)
+        if q is not None and adjustment is not None:
+            self.learn(account, spec, adjustment, now_us)
+        if q is not None and account not in self._shared:  # the day's count is unknown here
+            if account in self._probes:
+                return Decision(False, now_us, _PROBE_WAIT_US, QUOTA, 0, now_us + _PROBE_WAIT_US,
+                                route=spec.route, cost=cost, degraded=True)
+            self._probes.add(account)  # one call goes; its response tells the count
         local = self.local_spec(spec)
+        last = self.ledger.take_last_grant(account, spec)
+        if last is not None:  # the first local call after shared ones: no burst at the switch
+            self.local.apply(account, local, Adjustment(0, spent=last[1], spent_from_us=last[0]))
         if q is not None:
             self._carry_quota(account, spec, now_us)
         if adjustment is not None:
@@ -260,16 +338,17 @@ class LocalFallback:
             self._local_marks[decision.marks] = None
             if len(self._local_marks) > _REMEMBERED:
                 self._local_marks.popitem(last=False)
-        if decision.allowed and decision.quota_day >= 0:
-            self._count_local(account, decision.quota_day, cost)
+        if decision.allowed:  # on top of the shared grants unless the breaker is open
+            on_top = self.breaker.state(self.clock.monotonic()) == "closed"
+            self.ledger.spent(account, spec, now_us + decision.wait_us, cost, decision.quota_day,
+                              on_top)
         return decision._replace(degraded=True, cost=cost)
 
     def refund_local(self, account: str, spec: CallSpec, cost: int, marks: Sequence[int],
                      priors: Sequence[int], quota_day: int) -> None:
         local = self.local_spec(spec)
         self.local.refund(account, local, min(cost, local.max_cost), marks, priors, quota_day)
-        if quota_day >= 0:
-            self._count_local(account, quota_day, -cost)
+        self.ledger.spent(account, spec, self.clock.now_us(), -cost, quota_day)
 
     def is_local(self, marks: Sequence[int]) -> bool:
         """Whether a reservation with these marks was decided locally."""
@@ -279,11 +358,12 @@ class LocalFallback:
 class _Asking:
     """The context of :meth:`LocalFallback.asking` (a class: it is on every shared call)."""
 
-    __slots__ = ("_account", "_debit", "_fb", "_spec")
+    __slots__ = ("_account", "_debit", "_fb", "_spec", "error")
 
     def __init__(self, fb: LocalFallback, account: str, debit: Adjustment | None,
                  spec: CallSpec | None) -> None:
         self._fb, self._account, self._debit, self._spec = fb, account, debit, spec
+        self.error: BackendError | None = None  # the primary's failure, once swallowed
 
     def __enter__(self) -> None:
         return None
@@ -297,7 +377,8 @@ class _Asking:
         if exc is None:
             return False
         if isinstance(exc, BackendError):
-            self._fb.failed(exc)
+            self.error = exc
+            self._fb.failed(exc, self._account)
             self._fb.debit_failed(self._account, self._debit, self._spec, exc)
             return True
         self._fb.breaker.abandon()

@@ -245,4 +245,4 @@ class RedisBackend:
         raise slot_moving(target)
 
     def __repr__(self) -> str:
-        return f"RedisBackend(prefix={self._calls.prefix!r}, client={self.client!r})"
+        return f"RedisBackend(prefix={self._calls.prefix!r}, {urls.describe(self.client)})"

@@ -216,4 +216,4 @@ class AsyncRedisBackend:
         raise slot_moving(target)
 
     def __repr__(self) -> str:
-        return f"AsyncRedisBackend(prefix={self._calls.prefix!r}, client={self.client!r})"
+        return f"AsyncRedisBackend(prefix={self._calls.prefix!r}, {urls.describe(self.client)})"

@@ -158,7 +158,7 @@ def _adjustment(plan: Plan, adj: Adjustment) -> bytes:
     """ARGV[5] of acquire.lua: the adjustment's fields that ``engine.apply`` reads."""
     base = adj.quota_base
     return _bulk(
-        b"%d %d %d %d %d %d %d %d %d %d %d %d %d %d"
+        b"%d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d"
         % (
             adj.stamp_us,
             adj.sent_at_us,
@@ -174,6 +174,9 @@ def _adjustment(plan: Plan, adj: Adjustment) -> bytes:
             adj.quota_reset_us,
             adj.relax_after,
             max(adj.quota_debit, 0),
+            max(adj.spent, 0),
+            adj.spent_from_us,
+            adj.spent_on_top,
         )
     )
 

@@ -20,13 +20,14 @@
 -- ARGV[2]     cost (tokens, >= 1); 0 = apply the adjustment only and decide nothing
 -- ARGV[3]     1 = high priority (may spend the quota's reserve), 0 = normal
 -- ARGV[4]     max wait (µs): deny when the grant is further from now than this
--- ARGV[5]     a reconcile adjustment to apply first (governor.engine.apply), or "": fourteen
+-- ARGV[5]     a reconcile adjustment to apply first (governor.engine.apply), or "": seventeen
 --             integers separated by spaces: stamp (µs, the planning clock's now; 0 = the
 --             instants are on this clock), sent_at (µs epoch), bucket (its index i, or 0),
 --             min_tat (µs epoch), interval (µs), relax (1/0), bucket_pause (µs epoch),
 --             account_pause (µs epoch), quota_used_floor (calls), quota_base known (1/0),
---             quota_base (calls), quota_reset (µs epoch), relax_after, quota_debit (calls);
---             an instant of 0 means "none"
+--             quota_base (calls), quota_reset (µs epoch), relax_after, quota_debit (calls),
+--             spent (tokens of every bucket granted on their own), spent_from (µs epoch),
+--             spent_on_top (1/0); an instant of 0 means "none"
 -- ARGV[6]     quota day length (µs); 0 = the call spends no quota (ARGV[7..8] ignored)
 -- ARGV[7]     quota limit (calls per day)
 -- ARGV[8]     quota reserve (calls held back for high priority)
@@ -56,7 +57,9 @@
 -- ever tightens, except that a learned interval relaxes after `relax_after` responses showed
 -- the configured limit again (the fields <bucket>.learned_at and .relax count them), and that
 -- a provider's stated quota day replaces the account's (governor.engine._apply_quota). Then the
--- decision spends only when allowed (a denial writes nothing more). Each bucket's tat moves to
+-- decision spends only when allowed (a denial writes nothing more); tokens `spent` on their own
+-- move every bucket's tat to max(tat, spent_from) + spent * interval (on top), else to at least
+-- spent_from + spent * interval. Each bucket's tat moves to
 -- max(tat, grant) + cost * interval; the quota adds cost to the day of the grant and to seq.
 -- The key's TTL is extended, never shortened, to when every part of the state is dead: a bucket
 -- once a call of up to `limit` tokens could go at once and its pause is over, the quota past
@@ -111,7 +114,7 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
     a[#a + 1] = tonumber(x)
   end
   local stamp, sent_at, i, min_tat, interval, relax, bucket_pause, account_pause, used_floor,
-    base_known, base, q_reset, relax_after, debit = unpack(a)
+    base_known, base, q_reset, relax_after, debit, spent, spent_from, on_top = unpack(a)
   local moved = 0
   if stamp ~= 0 then
     moved = now - stamp
@@ -154,6 +157,26 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
     local limit, burst = tonumber(ARGV[15 + 3 * n + j]), tonumber(ARGV[14 + 3 * n + j])
     dead_at = math.max(dead_at, paused,
       tat + math.max(limit - burst, 0) * math.max(learned, configured))
+  end
+  if spent > 0 then -- calls a process granted on its own: counted from their first one
+    local since = now
+    if spent_from ~= 0 then
+      since = spent_from + moved
+    end
+    for k = 1, n do
+      local jk = 3 * k
+      local interval_k = math.max(tonumber(ARGV[13 + 3 * n + jk]), tonumber(state[jk + 7] or 0))
+      local tat = tonumber(state[jk + 5] or 0)
+      if on_top == 1 then -- they came in addition to the shared grants
+        tat = math.max(tat, since) + spent * interval_k
+      else -- they took the place of shared grants: time the bucket had free
+        tat = math.max(tat, since + spent * interval_k)
+      end
+      state[jk + 5] = tat
+      writes[#writes + 1], writes[#writes + 2] = ARGV[13 + jk], fmt('%d', tat)
+      local limit, burst = tonumber(ARGV[15 + 3 * n + jk]), tonumber(ARGV[14 + 3 * n + jk])
+      dead_at = math.max(dead_at, tat + math.max(limit - burst, 0) * interval_k)
+    end
   end
   local has_quota = used_floor > 0 or base_known == 1 or q_reset ~= 0 or debit > 0
   if day_us > 0 and has_quota then -- governor.engine._apply_quota

@@ -78,6 +78,9 @@ adjust_op = st.tuples(
     st.integers(1, 3),  # relax after
     st.integers(0, 3),  # quota debit
     st.one_of(st.none(), st.integers(-86_400_000_000, 86_400_000_000)),  # skew (None: no stamp)
+    st.integers(0, 3),  # spent on their own
+    st.sampled_from([0, -5_000_000, -500_000]),  # spent from
+    st.booleans(),  # spent on top
 )
 pause_op = st.tuples(
     st.just("pause"), st.sampled_from([None, "a", "b"]), st.integers(-1_000_000, 4_000_000)
@@ -121,6 +124,8 @@ def _run(ops: list[tuple[Any, ...]], backend_for: Callable[[ManualClock], Any]) 
                     now + op[7] if op[7] else 0, now + op[8] if op[8] else 0, op[9],
                     op[10], now + op[11] if op[11] else 0, relax_after=op[12],
                     quota_debit=op[13], stamp_us=0 if op[14] is None else now,
+                    spent=op[15], spent_from_us=now + op[16] if op[16] else 0,
+                    spent_on_top=op[17],
                 )
                 spec = POLICY.spec("POST /abc")
                 if op[1]:

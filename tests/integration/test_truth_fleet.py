@@ -10,12 +10,13 @@ processes serves the whole module; each scenario starts its own mock and key pre
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
 
 from benchmarks.truth import markdown_table
-from benchmarks.truth_fleet import HOUR_S, Stage, quota, skew
+from benchmarks.truth_fleet import HOUR_S, SCHEDULING_S, Stage, quota, skew
 from benchmarks.truth_pool import Pool
 from benchmarks.truth_reset import reset
 from benchmarks.truth_waits import sleepers, timeout
@@ -37,9 +38,12 @@ def pool() -> Iterator[Pool]:
         yield workers
 
 
+BUSY_SLACK_S = 0.2  # a CI machine may be busy: wake-ups late by this much still pass
+
+
 @pytest.fixture
 def stage(pool: Pool, redis_url: str) -> Iterator[Stage]:
-    yield Stage(pool, redis_url)
+    yield Stage(pool, redis_url, slack_s=BUSY_SLACK_S)
     pool.heal()  # a scenario that failed half-way leaves no worker busy for the next one
 
 
@@ -80,7 +84,7 @@ def test_sending_resumes_right_after_the_providers_reset_before_or_after_the_gov
 def test_acquire_with_a_1s_timeout_ends_within_1_05s_when_a_30s_pause_comes_mid_sleep(
     stage: Stage, scale: float
 ) -> None:
-    _held(timeout(stage, scale))
+    _held(timeout(replace(stage, slack_s=SCHEDULING_S), scale))  # the issue's own 1.05 s
 
 
 @pytest.mark.slow

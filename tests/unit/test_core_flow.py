@@ -182,3 +182,26 @@ def test_header_times_are_provider_seconds_at_a_time_scale_unless_told_otherwise
                        clock=clock)
         gov.observe(EMAIL, 429, {"retry-after": "2"}, RATE_429)
         assert gov.try_acquire(EMAIL).wait_s == pytest.approx(pause_s)
+
+
+@pytest.mark.parametrize("cost", [1.5, "2", 2.0, None])
+def test_a_cost_is_a_whole_number_of_calls(cost: object) -> None:
+    gov = Governor(Policy.of({"api": "10/second burst 10"}), clock=ManualClock())
+    for verb in (gov.try_acquire, gov.reserve, gov.acquire):
+        with pytest.raises(TypeError, match="whole number of calls"):
+            verb("*", cost)  # type: ignore[arg-type]  # what a careless caller passes
+
+
+def test_a_cost_of_one_as_a_float_or_bool_is_one_call() -> None:
+    gov = Governor(Policy.of({"api": "10/second burst 10"}), clock=ManualClock())
+    assert gov.try_acquire("*", 1.0).cost == 1  # type: ignore[arg-type]
+    assert type(gov.reserve("*", True).cost) is int
+
+
+@pytest.mark.parametrize("status", ["429", 429.0, None, True])
+def test_observe_says_what_a_status_must_be(status: object) -> None:
+    """Not an int: a clear TypeError (an int no server sends, like 999, is classified, as
+    hostile input always is)."""
+    gov = Governor(Policy.of({"api": "10/second"}), clock=ManualClock())
+    with pytest.raises(TypeError, match="status is the response's HTTP status code"):
+        gov.observe("*", status)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ import pytest
 
 from governor import BackendUnavailable, Governor, IndeterminateOutcome, ManualClock, Policy
 from governor.backends.deferred import DeferredBackend
-from governor.backends.fallback import FallbackBackend
+from governor.backends.fallback import FallbackBackend, _at_exit
 from governor.backends.local import with_debit
 from governor.backends.memory import MemoryBackend
 from governor.breaker import CircuitBreaker
@@ -67,6 +67,13 @@ def setup(mode: str = "degrade", fleet_size: int = 4, lost_reply: bool = False
     return gov, primary, backend, clock
 
 
+def seen(gov: Governor, clock: ManualClock) -> None:
+    """One shared call, half a second ago: this process has seen the day's count, so a
+    degraded spell spends its share of what is left (rather than probing for the count)."""
+    assert not gov.try_acquire().degraded
+    clock.advance(0.5)
+
+
 def test_breaker_opens_after_threshold_and_probes_after_reset() -> None:
     b = CircuitBreaker(3, 5.0)
     assert [b.failure(0.0) for _ in range(3)] == [False, False, True]
@@ -91,6 +98,7 @@ def test_healthy_primary_decides_and_nothing_is_degraded() -> None:
 @pytest.mark.parametrize("lost_reply", [False, True])
 def test_degrade_decides_locally_on_the_process_share(lost_reply: bool) -> None:
     gov, primary, backend, clock = setup(fleet_size=4, lost_reply=lost_reply)
+    seen(gov, clock)
     primary.down = True
     granted = 0
     for _ in range(400):  # 10 s
@@ -99,7 +107,7 @@ def test_degrade_decides_locally_on_the_process_share(lost_reply: bool) -> None:
         granted += d.allowed
         clock.advance(0.025)
     assert granted == 20  # 8/s shared by 4 processes: 2/s for this one
-    assert primary.calls == 4  # 3 failures opened the breaker; then one probe per 5 s
+    assert primary.calls == 1 + 4  # 3 failures opened the breaker; then one probe per 5 s
     assert backend.stats.opened == 1
 
 
@@ -120,6 +128,18 @@ def test_closed_policy_refuses_with_a_clear_error() -> None:
     primary.down = True
     with pytest.raises(BackendUnavailable, match="failure policy is 'closed'"):
         gov.try_acquire()
+
+
+def test_closed_policy_reports_a_lost_reply_as_an_unknown_outcome() -> None:
+    """``BackendUnavailable`` promises that nothing was spent; a lost reply cannot promise it."""
+    gov, primary, _, _ = setup(mode="closed", lost_reply=True)
+    primary.down = True
+    for _ in range(3):  # the breaker's threshold: each of these reached the primary
+        with pytest.raises(IndeterminateOutcome, match="may or may not have counted"):
+            gov.try_acquire()
+    with pytest.raises(BackendUnavailable, match="failure policy is 'closed'"):
+        gov.try_acquire()  # the breaker is open: this one was never sent
+    assert primary.calls == 3
 
 
 def test_open_policy_allows_every_call_and_says_so() -> None:
@@ -146,7 +166,8 @@ def test_the_transition_is_logged_once(caplog: pytest.LogCaptureFixture) -> None
 
 
 def test_a_local_reservation_is_cancelled_locally() -> None:
-    gov, primary, _, _ = setup(fleet_size=8)  # 1 per second locally
+    gov, primary, _, clock = setup(fleet_size=8)  # 1 per second locally
+    seen(gov, clock)
     primary.down = True
     for _ in range(3):
         gov.try_acquire()
@@ -201,13 +222,14 @@ def test_local_spend_is_written_back_once_with_the_first_shared_call(state_lost:
 
 def test_a_debit_outlives_a_failed_probe() -> None:
     gov, primary, _, clock = setup(fleet_size=4)
+    seen(gov, clock)
     primary.down = True
     assert _spend(gov, clock, 3) == 3
     clock.advance(5.0)
     assert gov.try_acquire().degraded  # the probe failed before anything was sent
     primary.down = False
     clock.advance(5.0)
-    assert gov.try_acquire().quota_used == 4 + 1
+    assert gov.try_acquire().quota_used == 1 + 4 + 1
 
 
 def test_the_open_policy_writes_back_what_it_let_through() -> None:
@@ -245,13 +267,14 @@ def _near_midnight(fleet_size: int = 4) -> tuple[Governor, Flaky, ManualClock]:
 
 def test_reservations_for_tomorrow_keep_todays_local_spend() -> None:
     gov, primary, clock = _near_midnight()  # locally 2/s: one call every 0.5 s
+    gov.try_acquire()  # shared: the day's count is seen
     primary.down = True
-    gov.try_acquire()
     grants = [gov.reserve().wait_s for _ in range(5)]
     assert grants == [0.5, 1.0, 1.5, 2.0, 2.5]  # the last two go after midnight
     primary.down = False
     clock.advance(0.2)  # still today; the breaker's probe is due
-    assert gov.try_acquire().quota_used == 4 + 1  # today's four, not wiped by tomorrow's
+    back = gov.reserve().decision  # behind the five local calls, which the shared bucket counts
+    assert back.quota_used == 1 + 3 + 1  # today's three local ones, not wiped by tomorrow's
 
 
 def test_a_call_worth_more_than_the_share_is_counted_whole() -> None:
@@ -323,3 +346,149 @@ def test_a_backend_that_cannot_be_made_yet_degrades_until_it_can() -> None:
     assert not gov.try_acquire("x").degraded
     assert len(made) == 1  # made once
     gov.close()
+
+
+# Local spend on the buckets (8/s shared, 2/s locally with four processes).
+
+def _fleet(fleet_size: int = 4, threshold: int = 3) -> tuple[list[Governor], Flaky, ManualClock]:
+    """``fleet_size`` processes, each with its own fallback, sharing one flaky primary."""
+    clock = ManualClock()
+    primary = Flaky(clock)
+    policy = Policy.of({"api": "8/second"}, quota="1000/day")
+    govs = [Governor(policy, FallbackBackend(primary, fleet_size=fleet_size,
+                                             breaker=CircuitBreaker(threshold, 5.0)),
+                     clock=clock)
+            for _ in range(fleet_size)]
+    return govs, primary, clock
+
+
+def test_switching_to_local_decisions_costs_no_burst() -> None:
+    """The first local call after shared ones starts from this process's last shared grant: it
+    waits one local interval (0.5 s) after it, not zero."""
+    gov, primary, _, _ = setup(fleet_size=4)
+    assert not gov.reserve().decision.degraded
+    primary.down = True
+    first_local = gov.reserve().decision
+    assert first_local.degraded
+    assert first_local.wait_s == pytest.approx(0.5)
+
+
+def test_calls_decided_on_isolated_failures_count_on_top_of_the_shared_bucket() -> None:
+    """A flapping link (failures too few to open the breaker): the local grants came in
+    addition to the others' shared ones, so the shared bucket counts them when it answers."""
+    govs, primary, clock = _fleet(threshold=100)
+    flapper, other = govs[0], govs[1]
+    assert not flapper.try_acquire().degraded
+    clock.advance(0.5)
+    booked = [other.reserve().wait_s for _ in range(8)]  # the others keep the bucket busy
+    assert booked[-1] == pytest.approx(0.875)
+    primary.down = True
+    assert flapper.try_acquire().degraded  # one isolated failure: one call on its own
+    primary.down = False
+    back = flapper.reserve().decision  # carries it back: one more interval behind the others
+    assert not back.degraded
+    assert back.wait_s == pytest.approx(0.875 + 2 * 0.125)
+
+
+def test_calls_decided_in_a_spell_fill_the_time_the_bucket_had_free() -> None:
+    """Every process decides alone for 2 s (the breaker opens): each spends its quarter. Back,
+    the shared bucket counts them as the time they filled, not one after the other on top."""
+    govs, primary, clock = _fleet(threshold=1)
+    for gov in govs:
+        gov.try_acquire()
+    primary.down = True
+    for _ in range(4):  # 2 s in steps of 0.5 s: each process's share is 2/s
+        for gov in govs:
+            assert gov.try_acquire().degraded
+        clock.advance(0.5)
+    primary.down = False
+    clock.advance(5.0)  # every breaker probes
+    waits = [gov.reserve().wait_s for gov in govs]
+    assert waits == pytest.approx([0.0, 0.125, 0.25, 0.375])  # spaced, no fleet-wide debt
+
+
+def test_close_writes_local_spend_back_so_a_new_process_sees_what_is_left() -> None:
+    """A process that stops after deciding alone (it never decides again) writes its spend
+    back on close; quota spent by it is not offered again."""
+    gov, primary, _, clock = setup(fleet_size=1)
+    assert _spend(gov, clock, 60) == 60
+    primary.down = True
+    assert _spend(gov, clock, 10) == 10
+    primary.down = False
+    clock.advance(5.0)
+    gov.close()
+    newcomer = Governor(Policy.of({"api": "8/second"}, quota="100/day"),
+                        FallbackBackend(primary), clock=clock)
+    assert newcomer.try_acquire().quota_used == 71
+
+
+def test_recovery_writes_back_what_other_routes_spent_at_once() -> None:
+    clock = ManualClock()
+    primary = Flaky(clock)
+    policy = Policy.of({"a": "8/second", "b": "8/second"}, {"GET /a": ["a"], "GET /b": ["b"]},
+                       quota="100/day")
+    gov = Governor(policy, FallbackBackend(primary, fleet_size=4,
+                                           breaker=CircuitBreaker(1, 5.0)), clock=clock)
+    gov.try_acquire("GET /a")
+    primary.down = True
+    for _ in range(3):
+        gov.try_acquire("GET /b")  # spent alone on route b
+        clock.advance(0.5)
+    primary.down = False
+    clock.advance(5.0)
+    assert not gov.try_acquire("GET /a").degraded  # the first shared call, of route a
+    spec = policy.spec("GET /b")
+    assert primary.inner.decide(gov.account.key, spec, 1, False, 0).quota_used == 1 + 3 + 1 + 1
+
+
+def test_spend_left_at_exit_is_written_back() -> None:
+    gov, primary, backend, clock = setup(fleet_size=1)
+    gov.try_acquire()
+    primary.down = True
+    for _ in range(3):
+        clock.advance(0.5)
+        assert gov.try_acquire().degraded
+    primary.down = False
+    clock.advance(5.0)
+    _at_exit()
+    assert not backend._fb.ledger
+    assert primary.inner.decide(gov.account.key, gov.policy.spec("*"), 1, False,
+                                0).quota_used == 1 + 3 + 1
+
+
+# The day's count when the shared state cannot say it.
+
+def test_a_process_that_never_saw_the_count_probes_for_it_before_spending_its_share() -> None:
+    """Degraded from its start (Redis down when it came up), a process does not know how much
+    of the day is spent: one call goes, and its response's count sets the share."""
+    gov, primary, _, clock = setup(fleet_size=4)
+    primary.down = True
+    assert gov.try_acquire().allowed  # the probe
+    held = gov.try_acquire()
+    assert (held.allowed, held.scope, held.wait_s, held.degraded) == (False, "quota", 1.0, True)
+    gov.observe("*", 200, {"x-apiquota-remaining": "20"})  # the provider counted 80
+    clock.advance(0.5)
+    assert _spend(gov, clock, 10) == 20 // 4  # its share of what is left (the probe counted)
+
+
+def test_after_an_outage_the_first_shared_call_restores_the_count_a_restart_lost() -> None:
+    """Redis restarted empty while this process had nothing spent on its own (only a pause to
+    write, which failed): the first shared call carries the last count it saw, so the empty
+    state does not offer the day again."""
+    gov, primary, _, clock = setup(fleet_size=4)
+    assert _spend(gov, clock, 60) == 60
+    primary.down = True
+    gov.observe("*", 503, {"retry-after": "1"})  # the pause is not written: in doubt now
+    primary.inner = MemoryBackend(clock)
+    primary.down = False
+    clock.advance(1.0)
+    assert gov.try_acquire().quota_used == 60 + 1
+
+
+def test_a_count_lost_without_a_failure_is_noticed_and_restored() -> None:
+    gov, primary, _, clock = setup(fleet_size=4)
+    assert _spend(gov, clock, 60) == 60
+    primary.inner = MemoryBackend(clock)  # restarted between two calls: no failure seen
+    assert gov.try_acquire().quota_used == 1  # decided on the empty state ...
+    clock.advance(0.5)
+    assert gov.try_acquire().quota_used == 60 + 1 + 1  # ... and the next call restores it

@@ -281,3 +281,58 @@ def test_classify_never_raises_and_stays_consistent(
     assert outcome.scope_hint in (None, "rate", "quota", "monthly_quota", "account", "service")
     assert isinstance(outcome.message, str)
     assert len(outcome.message) < 300
+
+
+MS_TOKEN = "mlsn.9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+SMX_TOKEN = "smx_mbx_4hT9qLk2Vw8ZpX3r"
+LETTR_TOKEN = "lttr_Zq81mPx0aB77cDe"
+OTHER_TOKEN = "sk_live_51HcQ2eJ8rT4yU6iO0pA9sD3fG7hJ2kL"
+TOKENS = [MS_TOKEN, SMX_TOKEN, LETTR_TOKEN, OTHER_TOKEN]
+
+
+@pytest.mark.parametrize("token", TOKENS)
+@pytest.mark.parametrize(
+    ("dialect", "status", "body"),
+    [
+        ("mailersend", 401, lambda t: ms(f"Unauthenticated: token {t} is invalid.")),
+        ("mailersend", 403, lambda t: ms("Invalid scope(s) provided. #MS40301",
+                                         errors={"token": [f"{t} lacks email_full"]})),
+        ("mailersend", 422, lambda t: ms(f"Bearer {t} rejected #MS42204")),
+        ("sendmux", 401, lambda t: {"ok": False, "error": {
+            "code": "unauthorized", "message": f"API key {t} was revoked", "retryable": False}}),
+        ("lettr", 403, lambda t: json.dumps({"message": f"api_key={t} has no permission",
+                                             "error_code": "forbidden"})),
+        ("lettr", 400, lambda t: json.dumps({"message": "bad key", "error_code": t})),
+        ("generic", 401, lambda t: ms(f'{{"authorization": "Bearer {t}"}}')),
+    ],
+)
+def test_an_echoed_token_never_reaches_the_outcome(
+    dialect: str, status: int, body: Any, token: str
+) -> None:
+    outcome = classify(status, {}, body(token), dialect)
+    assert token not in repr(outcome)
+    assert token[8:24] not in repr(outcome)  # not even in part
+    assert outcome.kind is not OutcomeKind.OK
+
+
+def test_a_token_of_any_shape_is_redacted_when_the_caller_passes_it() -> None:
+    token = "plain-words-token"  # no known shape, too short for the length rule
+    body = ms(f"Unauthenticated: {token} is not a valid key.")
+    assert token in classify(401, {}, body, "mailersend").message
+    outcome = classify(401, {}, body, "mailersend", secrets=[token, "", "short"])
+    assert token not in outcome.message
+    assert outcome.message == "401 request refused: Unauthenticated: [redacted] is not a valid key."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The from.email domain must be verified in your account to send emails. #MS42207",
+        "Your account reached its rate limit of 120 requests/min. Please wait. #MS42903",
+        "Template 123e4567-e89b-12d3-a456-426614174000 was not found.",
+        "Send-only keys use the smx_mbx_ prefix; upgrade from the Basic plan.",
+        "The provided API token is invalid.",
+    ],
+)
+def test_ordinary_provider_words_are_kept(text: str) -> None:
+    assert text in classify(422, {}, ms(text), "mailersend").message

@@ -4,6 +4,7 @@ the right options, and a bad one is a ConfigError that never shows the password.
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 import redis
@@ -11,7 +12,14 @@ import redis.asyncio
 from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
 from redis.sentinel import SentinelConnectionPool
 
-from governor.backends.urls import Address, async_client, parse, sync_client
+from governor.backends.urls import (
+    Address,
+    async_client,
+    describe,
+    parse,
+    redacted,
+    sync_client,
+)
 from governor.errors import ConfigError
 
 
@@ -50,7 +58,22 @@ def test_each_url_form_parses(url: str, cluster: bool, expected: Address) -> Non
         ("unix://u:hunter2@/tmp/r.sock", True, "cluster mode takes"),
         ("redis+sentinel://u:hunter2@s1/m", True, "cluster mode takes"),
         ("redis+cluster://u:hunter2@a:7000/1", False, "only database 0"),
-        ("redis+cluster://u:hunter2@a:port", False, "host:port"),
+        ("redis+cluster://u:hunter2@a:port", False, "port is a number from 1 to 65535"),
+        ("redis+cluster://u:hunter2@a:7000,b:99999", False, "not '99999'"),
+        ("redis+sentinel://u:hunter2@s1:0/m", False, "not '0'"),
+        ("redis://u:hunter2@host:99999", False, "not '99999'"),
+        ("redis://u:hunter2@host:abc/0", False, "not 'abc'"),
+        ("redis://u:hunter2@host:-1", False, "not '-1'"),
+        ("redis://u:hunter2@host:", False, "not ''"),
+        ("rediss://:hunter2@[::1]:70000", False, "not '70000'"),
+        ("redis://u:hunter2@[::1:6379", False, "Invalid IPv6 URL"),
+        ("redis://u:hunter2@host/zero", False, "/<database number>"),
+        ("redis://u:hunter2@host/0?db=x", False, "Invalid value for 'db'"),
+        ("redis://u:hunter2@host?socket_timeout=soon", False, "'socket_timeout'"),
+        ("redis+cluster://u:hunter2@a:7000?socket_timeout=soon", False, "'socket_timeout'"),
+        ("unix://u:hunter2@", False, "socket's path"),
+        ("http://u:hunter2@x", False, "not http://u:***@x"),
+        ("hunter2", False, "not a value without one"),
         ("redis+sentinel://u:hunter2@s1:26379", False, "/<service name>"),
         ("redis+sentinel://u:hunter2@s1:26379/m/x", False, "/<service name>"),
     ],
@@ -58,9 +81,52 @@ def test_each_url_form_parses(url: str, cluster: bool, expected: Address) -> Non
 def test_a_bad_url_is_a_config_error_without_the_password(
     url: str, cluster: bool, problem: str
 ) -> None:
-    with pytest.raises(ConfigError, match=problem) as info:
+    with pytest.raises(ConfigError, match=re.escape(problem)) as info:
         parse(url, cluster)
     assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://h:6379/0", "redis://h:6379/0"),
+        ("redis://u:hunter2@h:6379/0", "redis://u:***@h:6379/0"),
+        ("rediss://:hunter2@h?ssl_ca_certs=/ca.pem", "rediss://:***@h?ssl_ca_certs=/ca.pem"),
+        ("redis://hunter2@h", "redis://***@h"),  # no ':': the one part may be a password
+        ("redis://u:hun@ter2@h/1", "redis://u:***@h/1"),  # an unencoded '@' in the password
+        ("redis://h?password=hunter2&db=1", "redis://h?password=***&db=1"),
+        ("redis://h?ssl_password=hunter2", "redis://h?ssl_password=***"),
+        ("redis+sentinel://u:hunter2@s1,s2/m?socket_timeout=1",
+         "redis+sentinel://u:***@s1,s2/m?socket_timeout=1"),
+        ("http://u:hunter2@x", "http://u:***@x"),
+        ("u:hunter2@h:6379", "u:***@h:6379"),
+        ("", ""),
+    ],
+)
+def test_redacted_shows_a_url_without_its_secrets(url: str, shown: str) -> None:
+    assert redacted(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "cluster", "described"),
+    [
+        ("redis://u:hunter2@h:6380/2", False, "redis://h:6380/2"),
+        ("rediss://:hunter2@h", False, "rediss://h:6379/0"),
+        ("unix://u:hunter2@/run/r.sock?db=3", False, "unix:///run/r.sock?db=3"),
+        ("redis+sentinel://u:hunter2@s1,s2:26380/svc", False,
+         "redis+sentinel://s1:26379,s2:26380/svc"),
+        ("redis://u:hunter2@a:7000", True, "redis+cluster://a:7000"),
+    ],
+)
+def test_describe_names_where_a_client_connects_without_credentials(
+    url: str, cluster: bool, described: str
+) -> None:
+    clients: list[object] = [async_client(url, {}, cluster)]
+    if not cluster:  # a sync Cluster client connects at once; no server here
+        clients.append(sync_client(url, {}))
+    for client in clients:
+        assert describe(client) == described
+    assert describe(object()) == "object"
 
 
 def test_a_sentinel_url_gives_the_master_its_credentials_and_the_sentinels_timeouts() -> None:

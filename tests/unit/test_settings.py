@@ -1,27 +1,25 @@
-"""Settings: GOVERNOR_* environment, .env, TOML file; clear errors naming the field."""
+"""Settings: GOVERNOR_* environment, .env, TOML file; clear errors naming the field and the
+source of its value; a .env shared with the application; no credential ever shown."""
 
 from __future__ import annotations
 
-import os
+import logging
+import re
 from typing import TYPE_CHECKING
 
 import pytest
+from pydantic import ValidationError
 
 from governor import AsyncGovernor, Governor, GovernorSettings, SettingsError
 from governor.keys import AccountId
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 TOKEN = "mlsn.0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("GOVERNOR_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("no_settings_around")
 
 
 def test_defaults() -> None:
@@ -90,8 +88,126 @@ def test_bad_settings_fail_at_start_up_naming_the_field(
 
 def test_unknown_keys_in_the_toml_file_are_refused(tmp_path: Path) -> None:
     (tmp_path / "governor.toml").write_text('plna = "starter"\n')
-    with pytest.raises(SettingsError, match="plna"):
+    with pytest.raises(SettingsError) as info:
         GovernorSettings.load()
+    where = tmp_path.resolve() / "governor.toml"
+    assert f"plna ({where}, key plna): not a setting; did you mean plan?" in str(info.value)
+
+
+def test_unknown_keyword_arguments_are_refused_with_the_closest_setting() -> None:
+    with pytest.raises(SettingsError, match=re.escape(
+            "plann (keyword argument): not a setting; did you mean plan?")):
+        GovernorSettings.load(plann="starter")
+    with pytest.raises(SettingsError, match=re.escape("time_scal (keyword argument)")):
+        Governor.from_settings(time_scal=6)
+
+
+def test_a_dotenv_shared_with_the_application_is_read_for_governor_names_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / ".env").write_text("DATABASE_URL=postgres://x\nSECRET_KEY=s\nGOVERNOR_PLAN=hobby\n")
+    with caplog.at_level(logging.WARNING, logger="governor"):
+        assert GovernorSettings.load().plan == "hobby"
+        assert Governor.from_settings().try_acquire("POST /v1/email").allowed
+    assert caplog.records == []  # not the governor's business, not even a warning
+
+
+@pytest.mark.parametrize("place", ["environment", ".env"])
+def test_a_governor_name_that_is_no_setting_warns_once_naming_the_closest(
+    place: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    if place == "environment":
+        monkeypatch.setenv("GOVERNOR_PLANN", "starter")
+        where = "environment variable"
+    else:
+        (tmp_path / ".env").write_text("GOVERNOR_PLANN=starter\n")
+        where = f"in {tmp_path.resolve() / '.env'}"
+    monkeypatch.setenv("GOVERNOR_CONFIG", str(tmp_path / "absent.toml"))  # read elsewhere
+    monkeypatch.setenv("GOVERNOR_REDIS_BINARY", "/usr/bin/redis-server")
+    with caplog.at_level(logging.WARNING, logger="governor"):
+        for _ in range(3):
+            assert GovernorSettings.load().plan is None  # ignored, never a crash
+        Governor.from_settings()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"governor: GOVERNOR_PLANN ({where}) is not a setting and is ignored; "
+        "did you mean GOVERNOR_PLAN?"
+    ]
+
+
+def test_a_governor_name_far_from_any_setting_warns_without_a_guess(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("GOVERNOR_XYZZY", "1")
+    with caplog.at_level(logging.WARNING, logger="governor"):
+        GovernorSettings.load()
+    assert caplog.messages == [
+        "governor: GOVERNOR_XYZZY (environment variable) is not a setting and is ignored"
+    ]
+
+
+def _keyword(name: str, value: str, _: Path, __: pytest.MonkeyPatch) -> dict[str, object]:
+    return {name: value}
+
+
+def _flag(name: str, value: str, _: Path, __: pytest.MonkeyPatch) -> dict[str, object]:
+    return {"flags": {"account": None, name: value}}  # None: an option not given
+
+
+def _env(name: str, value: str, _: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    monkeypatch.setenv(f"GOVERNOR_{name.upper()}", value)
+    return {}
+
+
+def _dotenv(name: str, value: str, tmp: Path, __: pytest.MonkeyPatch) -> dict[str, object]:
+    (tmp / ".env").write_text(f"GOVERNOR_{name.upper()}={value}\n")
+    return {}
+
+
+def _toml(name: str, value: str, tmp: Path, __: pytest.MonkeyPatch) -> dict[str, object]:
+    (tmp / "governor.toml").write_text(f"{name} = {value!r}\n")
+    return {}
+
+
+@pytest.mark.parametrize(
+    ("give", "origin"),
+    [
+        (_keyword, "keyword argument"),
+        (_flag, "flag --{flag}"),
+        (_env, "env GOVERNOR_{upper}"),
+        (_dotenv, "GOVERNOR_{upper} in {tmp}/.env"),
+        (_toml, "{tmp}/governor.toml, key {name}"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("time_scale", "fast"), ("plan", "gold"), ("priority_reserve", "100%"),
+     ("redis_url", "redis://u:hunter2@h:99999")],
+)
+def test_every_error_names_where_the_bad_value_came_from(
+    give: Callable[[str, str, Path, pytest.MonkeyPatch], dict[str, object]], origin: str,
+    name: str, value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kwargs = give(name, value, tmp_path, monkeypatch)
+    with pytest.raises(SettingsError) as info:
+        GovernorSettings.load(**kwargs)  # type: ignore[arg-type]  # flags or one field
+    said = origin.format(flag=name.replace("_", "-"), upper=name.upper(), name=name,
+                         tmp=tmp_path.resolve())
+    assert f"invalid governor settings: {name} ({said}): " in str(info.value)
+    assert "hunter2" not in str(info.value)
+    assert "GOVERNOR_GOVERNOR" not in str(info.value)
+
+
+def test_replaced_settings_keep_the_origin_of_every_value_kept(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOVERNOR_PLAN", "starter")
+    settings = GovernorSettings.load(time_scale=6)
+    assert settings.replace(fleet_size=4).plan == "starter"
+    with pytest.raises(SettingsError, match=re.escape("plan (env GOVERNOR_PLAN): unknown plan")):
+        settings.replace(provider="sendmux")  # sendmux has no plan 'starter'
+    with pytest.raises(SettingsError, match=re.escape("reputation (keyword argument)")):
+        settings.replace(reputation="shady")
 
 
 def test_priority_reserve_as_count_or_percentage() -> None:
@@ -131,3 +247,53 @@ def test_header_time_says_how_response_times_are_read(monkeypatch: pytest.Monkey
     monkeypatch.setenv("GOVERNOR_HEADER_TIME", "virtual")
     with pytest.raises(SettingsError, match="header_time"):
         GovernorSettings.load()
+
+
+PASSWORD = "hunter2-0f9c"
+URLS = [
+    f"redis://app:{PASSWORD}@127.0.0.1:6390/2",
+    f"rediss://:{PASSWORD}@127.0.0.1:6390?ssl_cert_reqs=none",
+    f"redis+sentinel://app:{PASSWORD}@127.0.0.1:26390/mymaster",
+    f"redis://127.0.0.1:6390?password={PASSWORD}",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_the_redis_password_is_never_shown_by_the_settings(url: str) -> None:
+    settings = GovernorSettings.load(redis_url=url)
+    shown = [repr(settings), str(settings), str(settings.model_dump()),
+             settings.model_dump_json(), repr(settings.model_dump(mode="json"))]
+    for text in shown:
+        assert PASSWORD not in text
+        assert "127.0.0.1" in text  # still says where
+    assert settings.redis_url == url  # the attribute is the URL itself
+    assert settings.replace(fleet_size=2).redis_url == url  # so from_settings(s, ...) works
+
+
+def test_a_bad_redis_url_never_shows_its_password_even_built_directly() -> None:
+    url = f"redis://app:{PASSWORD}@host:99999"
+    with pytest.raises(SettingsError) as info:
+        GovernorSettings.load(redis_url=url)
+    assert PASSWORD not in str(info.value)
+    with pytest.raises(ValidationError) as raw:
+        GovernorSettings(redis_url=url)  # type: ignore[call-arg]  # the rest have defaults
+    assert PASSWORD not in str(raw.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("redis://host:99999", "not '99999'"),
+        ("redis://host:port", "not 'port'"),
+        ("http://x", "starts with redis://"),
+        ("redis://host/db", "/<database number>"),
+    ],
+)
+def test_a_bad_redis_url_is_a_settings_error_before_anything_starts(
+    url: str, says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOVERNOR_REDIS_URL", url)
+    for start in (GovernorSettings.load, Governor.from_settings, AsyncGovernor.from_settings):
+        with pytest.raises(SettingsError, match=re.escape(says)) as info:
+            start()
+        assert "redis_url (env GOVERNOR_REDIS_URL): " in str(info.value)
