@@ -32,10 +32,11 @@ def fail(message: str, code: int = 2, *, out: Console | None = None) -> NoReturn
     raise typer.Exit(code)
 
 
-def load_settings(**options: Any) -> GovernorSettings:
-    """The user's settings (GOVERNOR_*, .env, governor.toml) with the options given on top; a
-    setting governor refuses ends the command with its one-line error."""
+def load_settings(**flags: Any) -> GovernorSettings:
+    """The user's settings (GOVERNOR_*, .env, governor.toml) with the command's flags on top
+    (by setting name; None: not given); a setting governor refuses ends the command with its
+    one-line error, which names the flag when the value came from one."""
     try:
-        return GovernorSettings.load(**{k: v for k, v in options.items() if v is not None})
+        return GovernorSettings.load(flags=flags)
     except GovernorError as exc:
         fail(str(exc))

@@ -50,8 +50,6 @@ def status(
         backend = RedisBackend.from_url(settings.redis_url, prefix=settings.key_prefix)
     except GovernorError as exc:
         fail(str(exc))
-    except ValueError as exc:  # redis-py refusing the URL (a port out of range, ...)
-        fail(f"redis_url: {exc}")
     try:
         while True:
             try:

@@ -27,12 +27,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from governor.backends.urls import redacted
 from governor.demo.fleet import ACCOUNT, Fleet, Interrupted, handling
 from governor.demo.midnight import STARTUP_S, plan_midnight
 from governor.demo.scenarios import SCENARIOS, Scenario, with_midnight
 from governor.demo.worker import WorkerConfig
 from governor.embedded import start_server
-from governor.errors import BackendError, ConfigError
+from governor.errors import BackendError
 from governor.mock.latency import reply_latency
 from governor.settings import GovernorSettings
 
@@ -136,9 +137,8 @@ def _script_calls(url: str) -> int:
 
 
 def check_redis(url: str) -> str | None:
-    """Why the Redis at ``url`` fails a first read (``TIME``, which every governor's ACL
-    allows), None when it answers. A URL governor cannot use raises
-    :class:`~governor.errors.ConfigError`."""
+    """Why the Redis at ``url`` (valid: the settings checked it) fails a first read
+    (``TIME``, which every governor's ACL allows), None when it answers."""
     from redis import RedisError  # noqa: PLC0415 - only with a Redis URL
 
     from governor.backends.redis import RedisBackend  # noqa: PLC0415
@@ -148,10 +148,6 @@ def check_redis(url: str) -> str | None:
                                         connect_timeout_s=_CHECK_TIMEOUT_S)
     except BackendError as exc:  # a Cluster whose startup nodes do not answer
         return str(exc)
-    except ConfigError:
-        raise
-    except ValueError as exc:  # redis-py refusing the URL (a port out of range, ...)
-        raise ConfigError(f"redis_url: {exc}") from None
     try:
         backend.client.time()
     except (RedisError, OSError) as exc:
@@ -168,12 +164,12 @@ def run_demo(options: DemoOptions, progress: Progress) -> tuple[RunFacts, Tally]
     URL governor refuses."""
     scenario = options.played()
     facts = RunFacts(scenario, options, options.time_scale)
-    given = {"redis_url": options.redis_url} if options.redis_url else {}
-    url = GovernorSettings.load(
-        provider=scenario.provider, plan=scenario.plan, reputation="healthy", **given
+    url = GovernorSettings.load(  # checks --redis-url before anything starts
+        provider=scenario.provider, plan=scenario.plan, reputation="healthy",
+        flags={"redis_url": options.redis_url},
     ).redis_url
     if url is not None:
-        facts.redis = url.split("@")[-1]  # never show a password
+        facts.redis = redacted(url)  # never show a password
         facts.redis_down = check_redis(url)
     fleet = Fleet(facts, progress)
     with contextlib.ExitStack() as stack, handling(signal.SIGTERM, _raise_interrupted):
