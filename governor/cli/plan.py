@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from governor.cli.shared import console, load_settings
+from governor.cli.shared import console, fail, load_settings
 from governor.errors import ConfigError
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from governor.capacity import CapacityPlan
     from governor.simulation import SimulationResult
 
@@ -77,16 +80,16 @@ def plan_command(
     from governor.capacity import plan as make_plan  # noqa: PLC0415
 
     moment = _start(start)
+    settings = load_settings(provider=provider, plan=plan, reputation=reputation,
+                             headroom=headroom)
     try:
-        policy = load_settings(provider=provider, plan=plan, reputation=reputation,
-                                headroom=headroom).policy()
+        policy = settings.policy()
         latency = Latency(latency_ms / 1000, None if latency_p99_ms is None
                           else latency_p99_ms / 1000)
         workload = Workload(messages, bulk_share, batch)
         result = make_plan(policy, workload, workers, latency, moment, quota_used)
     except (ConfigError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(str(exc))
     sim, sim_useful = None, 0
     if simulate:
         from governor.simulation import simulate as run_simulation  # noqa: PLC0415
@@ -119,9 +122,9 @@ def plan_command(
     reason = (f"workers could make {result.worker_calls_per_s:.2f} calls/s"
               if result.binding != "workers"
               else f"rate limits allow {result.rate_calls_per_s:.2f} calls/s")
-    rows = [
+    rows: list[tuple[str, RenderableType, str]] = [
         ("calls", f"{result.calls:,} ({routes})", f"{sim.calls:,}" if sim else ""),
-        ("binding limit", f"[bold]{result.binding}[/bold] ({reason})", ""),
+        ("binding limit", Text.assemble((result.binding, "bold"), f" ({reason})"), ""),
         ("throughput", f"{result.calls_per_s:.2f} calls/s, {result.messages_per_s:.2f} msg/s",
          f"{sim.calls_per_s:.2f} calls/s" if sim else ""),
         ("sending time", _duration(result.sending_s), ""),
@@ -132,7 +135,8 @@ def plan_command(
          else f"{result.quota_per_day:,} calls (used at start {quota_used:,})", ""),
         ("quota first runs out", _when(result.quota_runs_out_at),
          _when(sim.quota_runs_out_at) if sim else ""),
-        ("workers worth having", f"{result.useful_workers} (rate x latency + 10%)",
+        ("workers worth having",
+         f"{result.useful_workers} (rate x latency + 10%, queueing counted)",
          f"{sim_useful} (98% of the rate)" if sim else ""),
         ("Redis load", f"{result.redis_commands_per_s[0]:.2f}-"
          f"{result.redis_commands_per_s[1]:.2f} commands/s",
@@ -159,8 +163,7 @@ def _plot(path: Path, result: CapacityPlan, sim: SimulationResult | None) -> Non
         mpl.use("Agg")
         import matplotlib.pyplot as plt  # noqa: PLC0415
     except ImportError:
-        console.print("[red]error:[/red] --plot needs matplotlib: pip install matplotlib")
-        raise typer.Exit(2) from None
+        fail("--plot needs matplotlib: pip install matplotlib")
     t0 = result.start
     fig, ax = plt.subplots(figsize=(9, 4.5))
     ax.plot([t / 3600 for t, _ in result.timeline], [m for _, m in result.timeline],

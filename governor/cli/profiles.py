@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from governor.cli.shared import console, load_settings
+from governor.cli.shared import console, fail, load_settings
 from governor.errors import ConfigError
 from governor.profile import builtin_profiles, load_profile
 
@@ -28,7 +29,6 @@ def profiles() -> None:
     console.print(table)
 
 
-
 def limits(
     provider: Annotated[
         str | None, typer.Option(help="Built-in profile name or path to a profile .toml.")
@@ -42,14 +42,13 @@ def limits(
 ) -> None:
     """Show the limits in force for a provider, plan and reputation: every route, the buckets
     it spends, their rates, and the daily quota. Unset options come from GOVERNOR_* settings."""
+    settings = load_settings(provider=provider, plan=plan, reputation=reputation,
+                             time_scale=time_scale)
     try:
-        settings = load_settings(provider=provider, plan=plan, reputation=reputation,
-                                  time_scale=time_scale)
         resolved = settings.resolved()
         policy = settings.policy()
     except ConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(str(exc))
     scale = settings.time_scale / 60.0
     rows: list[dict[str, Any]] = []
     for route in resolved.routes:
@@ -88,9 +87,9 @@ def limits(
         console.print("Daily quota: none declared.")
     else:
         reserve = summary["priority_reserve"]
-        console.print(
-            f"Daily quota: [bold]{quota.limit:,}[/bold] calls per UTC day, reset 00:00 UTC"
-            + (f", {reserve:,} held for high priority" if reserve else "")
-        )
+        console.print(Text.assemble(
+            "Daily quota: ", (f"{quota.limit:,}", "bold"), " calls per UTC day, reset 00:00 UTC",
+            f", {reserve:,} held for high priority" if reserve else "",
+        ))
     if settings.time_scale != 60.0:
         console.print(f"Time scale: a provider minute lasts {settings.time_scale:g} s.")

@@ -11,6 +11,7 @@ Modules, in the order a run goes through them::
     tally.py      the parent's running count of the workers' events
     progress.py   live progress (rich on a terminal, plain lines otherwise)
     report.py     the final report and the bar, from the mock's own report
+    render.py     the report for people
 
 Nothing is imported here: the runner needs the ``demo`` extra (httpx, uvicorn, starlette),
 and ``governor --help`` must work without it.

@@ -2,7 +2,7 @@
 
 import sys
 
-from governor.cli import app
+from governor.cli import main
 
 if __name__ == "__main__":
-    sys.exit(app(["demo", *sys.argv[1:]], prog_name="governor"))
+    main(["demo", *sys.argv[1:]])

@@ -7,30 +7,50 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import queue
+import signal
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from governor.demo.tally import Tally
 from governor.demo.worker import WorkerConfig, run_worker
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from multiprocessing.context import SpawnProcess
+    from types import FrameType
 
     from governor.demo.progress import Progress
     from governor.demo.runner import RunFacts
     from governor.mock.admin import MockAdmin
 
-__all__ = ["ACCOUNT", "Fleet", "Interrupted"]
+__all__ = ["ACCOUNT", "Fleet", "Interrupted", "handling"]
 
 ACCOUNT = "demo"
 """The account's name on the mock."""
-_READY_TIMEOUT_S = 60.0
 _JOIN_TIMEOUT_S = 5.0
 _INTERRUPTED_JOIN_S = 1.5
 
 
 class Interrupted(Exception):
     """SIGTERM, turned into an exception so that everything started is stopped."""
+
+
+@contextlib.contextmanager
+def handling(
+    signum: int, handler: Callable[[int, FrameType | None], object] | signal.Handlers
+) -> Iterator[None]:
+    """``handler`` for signal ``signum`` while inside, the previous one after (outside the
+    main thread, where Python sets no handlers, signals are left alone)."""
+    try:
+        previous = signal.signal(signum, handler)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signum, previous)
 
 
 class Fleet:
@@ -53,21 +73,29 @@ class Fleet:
             for i in range(opts.workers)
         ]
         self._stopped = False
+        self.spawned_at_s = 0.0
 
     def spawn(self) -> None:
-        """Start the worker processes; they import, then wait for their configuration."""
-        for p in self.procs:
-            p.start()
+        """Start the worker processes; they import, then wait for their configuration.
 
-    def wait_spawned(self) -> None:
-        """Wait until every worker has imported (or one has died, or a minute has passed: the
-        run then reports it)."""
-        deadline_s = time.time() + _READY_TIMEOUT_S
+        They are born ignoring SIGINT (the disposition survives exec, and Python then installs
+        no KeyboardInterrupt handler): a terminal's Ctrl-C reaches the whole process group, but
+        only the parent acts on it and stops them; a worker still importing prints nothing."""
+        with handling(signal.SIGINT, signal.SIG_IGN):
+            for p in self.procs:
+                p.start()
+        self.spawned_at_s = time.time()
+
+    def wait_spawned(self) -> float:
+        """Wait until every worker has imported (or one has died, or the start-up timeout has
+        passed: the run then reports it); the seconds since :meth:`spawn`."""
+        deadline_s = self.spawned_at_s + self.facts.options.startup_timeout_s
         while len(self.tally.spawned) < len(self.procs) and time.time() < deadline_s:
             if any(p.exitcode is not None for p in self.procs):
-                return
+                break
             self._drain(0.05)
             self.progress.update(self.tally, time.time())
+        return time.time() - self.spawned_at_s
 
     def run(self, configs: list[WorkerConfig], admin: MockAdmin) -> None:
         """Configure the workers, start them together, and follow them to the end."""
@@ -85,8 +113,11 @@ class Fleet:
                     self._events(admin, 0.0, now)
                     self.go.set()
                     facts.started_s = tally.started_s = now
-                elif now - configured > _READY_TIMEOUT_S:
-                    facts.errors.append("the workers did not start within a minute")
+                elif not facts.ready_s and now - configured > opts.startup_timeout_s:
+                    facts.errors.append(
+                        f"{len(self.procs) - len(tally.ready)} of {len(self.procs)} workers "
+                        f"were not ready within {opts.startup_timeout_s:g} s (a busy machine? "
+                        "raise --startup-timeout)")
                     return
             else:
                 self._feed()
@@ -102,9 +133,9 @@ class Fleet:
             dead = [p for p in self.procs if p.exitcode is not None]
             if dead:
                 self._drain(0.2)
-                facts.errors.extend(
-                    f"worker {w} stopped: {e}" for w, e in tally.stopped.items() if e)
-                facts.errors.append(f"{len(dead)} worker(s) exited early")
+                why = Counter(st.error for st in tally.stopped.values() if st.error)
+                facts.errors.extend(f"{_workers(n)} stopped: {e}" for e, n in why.items())
+                facts.errors.append(f"{_workers(len(dead))} exited early")
                 return
             self.progress.update(tally, now)
 
@@ -183,3 +214,7 @@ class Fleet:
         for q in (self.setup, self.work, self.events):
             q.close()
             q.cancel_join_thread()
+
+
+def _workers(n: int) -> str:
+    return "1 worker" if n == 1 else f"{n} workers"

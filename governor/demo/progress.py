@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from governor.demo.runner import RunFacts
     from governor.demo.tally import Tally
 
-__all__ = ["LiveProgress", "NoProgress", "PlainProgress", "Progress", "choose_progress"]
+__all__ = [
+    "LiveProgress", "NoProgress", "PlainProgress", "Progress", "choose_progress", "redis_warning",
+]
 
 _LIVE_EVERY_S = 0.25
 _PLAIN_EVERY_S = 2.0
@@ -54,6 +56,15 @@ def provider_time(facts: RunFacts, now_s: float) -> str:
     time."""
     virtual = now_s * 60.0 / facts.time_scale + facts.scenario.clock_offset_s
     return datetime.fromtimestamp(virtual, tz=timezone.utc).strftime("%H:%M:%S")
+
+
+def redis_warning(facts: RunFacts) -> str | None:
+    """What to say up front when the Redis given did not answer (None: it did)."""
+    if facts.redis_down is None:
+        return None
+    return (f"warning: Redis at {facts.redis} fails a first read ({facts.redis_down}); every "
+            f"worker decides alone, on its 1/{facts.options.workers} share of every limit, "
+            "and the report counts those degraded decisions")
 
 
 def _numbers(facts: RunFacts, tally: Tally, now_s: float) -> dict[str, str]:
@@ -118,9 +129,11 @@ class LiveProgress:
     def _render(self, facts: RunFacts, tally: Tally, now_s: float) -> Group:
         s = facts.scenario
         numbers = _numbers(facts, tally, now_s)
+        warning = redis_warning(facts)
         head = Text.assemble(("governor demo", "bold"), f" · {s.name} · {s.summary}\n",
                              (f"{tally.workers} workers · a provider minute lasts "
-                              f"{facts.time_scale:.4g} s · Redis {facts.redis or '...'}", "dim"))
+                              f"{facts.time_scale:.4g} s · Redis {facts.redis or '...'}", "dim"),
+                             ("\n" + warning, "yellow") if warning else "")
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="cyan", justify="right")
         grid.add_column()
@@ -162,6 +175,9 @@ class PlainProgress:
         s = facts.scenario
         print(f"governor demo: {s.name}: {s.summary}; {tally.workers} workers; a provider "
               f"minute lasts {facts.time_scale:.4g} s", file=self.stream, flush=True)
+        warning = redis_warning(facts)
+        if warning:
+            print(warning, file=self.stream, flush=True)
 
     def update(self, tally: Tally, now_s: float) -> None:
         """A line, every couple of seconds."""

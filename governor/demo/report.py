@@ -4,7 +4,6 @@ scenario's bar."""
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -13,12 +12,10 @@ from governor.demo.midnight import midnight_event
 from governor.demo.scenarios import UTILISATION_BAR
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from governor.demo.runner import RunFacts
     from governor.demo.tally import Tally
 
-__all__ = ["build_report", "render_report"]
+__all__ = ["build_report", "whole_windows"]
 
 
 def _binding(facts: RunFacts, account: dict[str, Any]) -> dict[str, Any] | None:
@@ -73,15 +70,29 @@ def build_report(facts: RunFacts, tally: Tally) -> dict[str, Any]:
         "per_worker": {str(w): vars(st) for w, st in sorted(tally.per_worker.items())},
         "events": _events(facts, tally),
         "outages_planned": len(s.outages),
+        "degraded": _degraded(facts, tally),
         "errors": list(facts.errors),
     }
     checks = [_CHECKS[name](report) for name in s.checks]
+    if report["degraded"] is not None:
+        checks.insert(0, _shared(report))
     if facts.errors or facts.interrupted or not facts.server:
         why = "interrupted" if facts.interrupted else "; ".join(facts.errors) or "no report"
         checks.insert(0, {"name": "completed", "ok": False, "detail": why})
     report["checks"] = checks
     report["met"] = all(c["ok"] for c in checks)
     return report
+
+
+def _degraded(facts: RunFacts, tally: Tally) -> dict[str, Any] | None:
+    """Decisions the workers made without the shared state, and why (None: there were none,
+    and Redis answered before the run)."""
+    decisions, failures, why = tally.degraded()
+    if not decisions and facts.redis_down is None:
+        return None
+    if facts.redis_down is not None:
+        why = f"Redis at {facts.redis} failed a read before the run: {facts.redis_down}"
+    return {"decisions": decisions, "backend_failures": failures, "why": why}
 
 
 def _events(facts: RunFacts, tally: Tally) -> dict[str, Any]:
@@ -114,7 +125,8 @@ def _events(facts: RunFacts, tally: Tally) -> dict[str, Any]:
     return out
 
 
-def _windows(n: int) -> str:
+def whole_windows(n: int) -> str:
+    """``n whole provider window(s)``."""
     return f"{n} whole provider window" + ("" if n == 1 else "s")
 
 
@@ -137,7 +149,7 @@ def _utilisation(r: dict[str, Any]) -> dict[str, Any]:
         return _check("utilisation", False, f"no whole provider window was saturated; {hint}")
     return _check("utilisation", used >= UTILISATION_BAR,
                   f"{used:.1%} of {b['bucket']} {b['limit']}/window used over "
-                  f"{_windows(b['windows_measured'])} (bar {UTILISATION_BAR:.0%})")
+                  f"{whole_windows(b['windows_measured'])} (bar {UTILISATION_BAR:.0%})")
 
 
 def _drop(r: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +184,13 @@ def _midnight(r: dict[str, Any]) -> dict[str, Any]:
                   "and scheduling)")
 
 
+def _shared(r: dict[str, Any]) -> dict[str, Any]:
+    d = r["degraded"]
+    return _check("shared state", False,
+                  f"{d['decisions']:,} decisions made without Redis, each worker on its "
+                  f"1/{r['workers']} share of every limit ({d['why'] or 'no reason logged'})")
+
+
 def _intact(r: dict[str, Any]) -> dict[str, Any]:
     if r["delivered"] is None:
         return _check("nothing lost", False, "no report from the mock provider")
@@ -194,79 +213,3 @@ def _outage(r: dict[str, Any]) -> dict[str, Any]:
 
 _CHECKS = {"no_429": _no_429, "utilisation": _utilisation, "drop": _drop,
            "midnight": _midnight, "intact": _intact, "outage": _outage}
-
-
-def _fmt_s(value: float | None) -> str:
-    return "-" if value is None or math.isnan(value) else f"{value:.3f} s"
-
-
-def _after(value_s: float | None, what: str) -> str:
-    if value_s is None:
-        return "never"
-    if round(value_s, 3) == 0:
-        return f"at {what}"
-    return f"{abs(value_s):.3f} s {'after' if value_s >= 0 else 'before'} {what}"
-
-
-def _midnight_rows(m: dict[str, Any] | None) -> list[tuple[str, str]]:
-    if m is None:
-        return []
-    offset = m["clock_offset_s"]
-    clock = ("the fleet's" if not offset else
-             f"{abs(offset):g} s {'ahead of' if offset > 0 else 'behind'} the fleet's")
-    ran_out, first = m["ran_out_before_reset_s"], m["first_try_after_reset_s"]
-    then = ("no request after it" if first is None else
-            f"{m['tried_before_reset']} requests before the reset, the first "
-            f"{_after(first, 'it')}")
-    return [
-        ("provider reset", f"the provider's clock is {clock}: the governor's midnight came "
-                           f"{_after(m['fleet_midnight_after_reset_s'], 'the reset')}"),
-        ("ran out", "the day's quota never ran out" if ran_out is None else
-                    f"the day's quota {ran_out:.3f} s before the reset; then {then}"),
-        ("resumed", "never" if m["resumed_after_s"] is None else
-                    f"{_after(m['resumed_after_s'], 'the reset')} "
-                    f"({m['resumed_after_provider_s']:.2f} provider s); bar {m['bar_s']:.3f} s"),
-    ]
-
-
-def render_report(report: dict[str, Any], console: Console) -> None:
-    """The report for people."""
-    r = report
-    b = r["binding"]
-    console.print(f"\n[bold]governor demo · {r['scenario']}[/bold]: {r['summary']}",
-                  highlight=False)
-    rows = [
-        ("sent", f"{r['sent']:,} of {r['messages']:,} messages in {r['requests']:,} requests"
-                 + (f" in {r['elapsed_s']:.1f} s" if r["elapsed_s"] is not None else "")),
-        ("429s received", f"{r['rate_limited_total']:,} {r['rate_limited'] or ''}".rstrip()),
-        ("503s received", f"{r['unavailable']:,}"),
-        ("binding limit", "-" if not b else
-         f"{b['bucket']} {b['limit']} per {b['period_s']:g} s: "
-         + ("not measured" if b["utilisation"] is None else
-            f"{b['utilisation']:.1%} used over {_windows(b['windows_measured'])}")),
-        ("quota", f"{r['over_quota_sends']} over-quota sends (refused: the day's quota was "
-                  "spent)" + (f", {r['out_of_band']} requests spent out of band by other "
-                              "senders" if r["out_of_band"] else "")),
-        ("messages", f"{r['lost']} lost · {r['failed']} failed · {r['duplicates_delivered']} "
-                     f"delivered twice · {r['requeued']} requeued"),
-        ("waits", " · ".join(f"{k} {_fmt_s(v)}" for k, v in r["waits_s"].items())),
-    ]
-    if r["latency_ms"]:
-        p99 = r["latency_p99_ms"]
-        rows.append(("mock latency", f"{r['latency_ms']:g} ms" if p99 is None else
-                     f"log-normal, median {r['latency_ms']:g} ms, p99 {p99:g} ms"))
-    if r["lost_replies_simulated"]:
-        rows.append(("lost replies", f"{r['lost_replies_simulated']} dropped on purpose and "
-                     f"sent again; the server replayed {r['replays']}"))
-    rows += _midnight_rows(r["events"].get("midnight"))
-    if r["redis_round_trips_per_request"] is not None:
-        rows.append(("redis", f"{r['redis_round_trips_per_request']:.2f} round trips per request"))
-    for key, value in rows:
-        console.print(f"  [cyan]{key:>14}[/cyan]  {value}", highlight=False)
-    for c in r["checks"]:
-        mark = "[green]✓[/green]" if c["ok"] else "[red]✗[/red]"
-        console.print(f"  {mark} {c['name']}: {c['detail']}", highlight=False)
-    verdict = "[green]bar met[/green]" if r["met"] else "[red]bar not met[/red]"
-    if r["interrupted"]:
-        verdict = "[yellow]interrupted[/yellow] before the end; the goal"
-    console.print(f"  {verdict}: {r['goal']}")

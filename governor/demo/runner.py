@@ -1,5 +1,11 @@
 """``governor demo``: a real fleet of worker processes against the local mock provider.
 
+Before it starts anything, a run checks the Redis URL it is given: one governor refuses ends
+it at once (:class:`~governor.errors.ConfigError`); one that fails a first read is said
+up front and in the report (the workers then decide alone, each on its share of every limit,
+and the report counts those degraded decisions). Each start-up step waits on readiness,
+never a fixed sleep, for at most ``startup_timeout_s``.
+
 What a run starts, in order, and stops on the way out (Ctrl-C and SIGTERM included): a private
 Redis-compatible server on loopback (unless a Redis URL is given), the mock provider in a child
 process (its clock runs ``60 / time_scale`` times faster, offset from the fleet's when the
@@ -21,16 +27,17 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from governor.demo.fleet import ACCOUNT, Fleet, Interrupted
-from governor.demo.midnight import plan_midnight
+from governor.backends.urls import redacted
+from governor.demo.fleet import ACCOUNT, Fleet, Interrupted, handling
+from governor.demo.midnight import STARTUP_S, plan_midnight
 from governor.demo.scenarios import SCENARIOS, Scenario, with_midnight
 from governor.demo.worker import WorkerConfig
 from governor.embedded import start_server
+from governor.errors import BackendError
 from governor.mock.latency import reply_latency
 from governor.settings import GovernorSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from types import FrameType
 
     from governor.capacity import Latency
@@ -39,7 +46,9 @@ if TYPE_CHECKING:
     from governor.demo.tally import Tally
     from governor.mock.windows import WindowMode
 
-__all__ = ["DemoOptions", "RunFacts", "run_demo"]
+__all__ = ["DemoOptions", "RunFacts", "check_redis", "run_demo"]
+
+_CHECK_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +61,8 @@ class DemoOptions:
     the provider's clock runs ahead of the fleet's) and ``out_of_band`` (requests other senders
     spend) vary the midnight scenario (None: its own). Raises ValueError for a latency the
     mock cannot take, or a variant :func:`~governor.demo.scenarios.with_midnight` refuses.
+    ``startup_timeout_s`` bounds each start-up step: the embedded server answering, the mock
+    answering, the workers importing, and the workers connecting.
     """
 
     scenario: str = "steady"
@@ -66,8 +77,12 @@ class DemoOptions:
     latency_seed: int = 0
     clock_offset_s: float | None = None
     out_of_band: int | None = None
+    startup_timeout_s: float = 120.0
 
     def __post_init__(self) -> None:
+        if not self.startup_timeout_s > 0:
+            raise ValueError(f"a start-up timeout is a positive number of seconds, not "
+                             f"{self.startup_timeout_s}")
         self.latency()
         self.played()
 
@@ -83,12 +98,14 @@ class DemoOptions:
 
 @dataclass
 class RunFacts:
-    """What the parent saw and did, beyond the workers' events (times: real epoch seconds)."""
+    """What the parent saw and did, beyond the workers' events (times: real epoch seconds).
+    ``redis_down`` says why the Redis given failed a read before the run (None: it did not)."""
 
     scenario: Scenario
     options: DemoOptions
     time_scale: float
     redis: str = ""
+    redis_down: str | None = None
     go_at_s: float = 0.0
     ready_s: float = 0.0
     started_s: float = 0.0
@@ -105,20 +122,8 @@ class RunFacts:
     redis_calls: int | None = None
 
 
-@contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        raise Interrupted
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _raise_interrupted(_signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted
 
 
 def _script_calls(url: str) -> int:
@@ -131,16 +136,43 @@ def _script_calls(url: str) -> int:
     return sum(int(stats[n]["calls"]) for n in names if n in stats)
 
 
+def check_redis(url: str) -> str | None:
+    """Why the Redis at ``url`` (valid: the settings checked it) fails a first read
+    (``TIME``, which every governor's ACL allows), None when it answers."""
+    from redis import RedisError  # noqa: PLC0415 - only with a Redis URL
+
+    from governor.backends.redis import RedisBackend  # noqa: PLC0415
+
+    try:
+        backend = RedisBackend.from_url(url, socket_timeout_s=_CHECK_TIMEOUT_S,
+                                        connect_timeout_s=_CHECK_TIMEOUT_S)
+    except BackendError as exc:  # a Cluster whose startup nodes do not answer
+        return str(exc)
+    try:
+        backend.client.time()
+    except (RedisError, OSError) as exc:
+        return str(exc) or type(exc).__name__
+    finally:
+        backend.close()
+    return None
+
+
 def run_demo(options: DemoOptions, progress: Progress) -> tuple[RunFacts, Tally]:
     """Run the scenario of ``options`` to its end; raises nothing for a Ctrl-C (the facts say
-    it was interrupted). Everything started is stopped before this returns."""
+    it was interrupted). Everything started is stopped before this returns. Raises
+    :class:`~governor.errors.ConfigError`, before anything starts, for settings or a Redis
+    URL governor refuses."""
     scenario = options.played()
     facts = RunFacts(scenario, options, options.time_scale)
-    url = options.redis_url or GovernorSettings.load(
-        provider=scenario.provider, plan=scenario.plan, reputation="healthy"
+    url = GovernorSettings.load(  # checks --redis-url before anything starts
+        provider=scenario.provider, plan=scenario.plan, reputation="healthy",
+        flags={"redis_url": options.redis_url},
     ).redis_url
+    if url is not None:
+        facts.redis = redacted(url)  # never show a password
+        facts.redis_down = check_redis(url)
     fleet = Fleet(facts, progress)
-    with contextlib.ExitStack() as stack, _sigterm_raises():
+    with contextlib.ExitStack() as stack, handling(signal.SIGTERM, _raise_interrupted):
         try:
             stack.callback(fleet.stop)
             progress.start(facts, fleet.tally)
@@ -162,23 +194,25 @@ def _serve(facts: RunFacts, fleet: Fleet, stack: contextlib.ExitStack, url: str 
 
     scenario = facts.scenario
     private = url is None
+    timeout_s = facts.options.startup_timeout_s
     if url is None:
-        server = start_server()
+        server = start_server(startup_timeout_s=timeout_s)
         stack.callback(server.stop)
         url = server.url
         facts.redis = f"embedded {server.binary} on port {server.port}"
-    else:
-        facts.redis = url.split("@")[-1]  # never show a password
     if scenario.midnight:  # once the workers have imported: the rest of the startup is short
-        fleet.wait_spawned()
+        imported_s = fleet.wait_spawned()
         messages = facts.options.messages or scenario.messages
-        facts.midnight = plan_midnight(scenario, facts.time_scale, time.time(), messages)
+        # The rest (one process for the mock, eight connections) is less work than the eight
+        # imports were on the same machine: one slow to import is given half as long again.
+        facts.midnight = plan_midnight(scenario, facts.time_scale, time.time(), messages,
+                                       startup_s=max(STARTUP_S, 1.5 * imported_s))
         facts.time_scale, facts.go_at_s = facts.midnight.time_scale, facts.midnight.go_at_s
     mock = stack.enter_context(MockServer(
         scenario.provider, time_scale=facts.time_scale, clock_offset_s=scenario.clock_offset_s,
         rate_headers=scenario.rate_headers,
         window=facts.options.window, latency=facts.options.latency(),
-        latency_seed=facts.options.latency_seed, process=True, startup_timeout_s=30.0,
+        latency_seed=facts.options.latency_seed, process=True, startup_timeout_s=timeout_s,
     ))
     token = f"demo-{secrets.token_hex(12)}"
     mock.admin.add_account(ACCOUNT, token, plan=scenario.plan)
@@ -205,8 +239,8 @@ def _configs(facts: RunFacts, mock_url: str, redis_url: str, token: str) -> list
     s, run = facts.scenario, secrets.token_hex(4)
     return [
         WorkerConfig(
-            i, mock_url, redis_url, f"governor-demo-{run}", s.provider, s.plan, facts.time_scale,
-            token, s.method, s.path, s.batch,
+            i, mock_url, redis_url, f"governor-demo-{run}", facts.options.workers, s.provider,
+            s.plan, facts.time_scale, token, s.method, s.path, s.batch,
             f"demo-{run}" if s.idempotency else None, s.lose_every,
         )
         for i in range(facts.options.workers)

@@ -78,7 +78,7 @@ class Tally:
     per_worker: dict[int, WorkerStats] = field(default_factory=dict)
     spawned: set[int] = field(default_factory=set)
     ready: set[int] = field(default_factory=set)
-    stopped: dict[int, str | None] = field(default_factory=dict)
+    stopped: dict[int, Stopped] = field(default_factory=dict)
     limit_seen: int | None = None
     quota_left: int | None = None
     pause_until_s: float = 0.0
@@ -97,7 +97,7 @@ class Tally:
         elif isinstance(event, Ready):
             self.ready.add(event.worker)
         elif isinstance(event, Stopped):
-            self.stopped[event.worker] = event.error
+            self.stopped[event.worker] = event
 
     def _sent(self, e: Sent) -> None:
         stats = self.per_worker.setdefault(e.worker, WorkerStats())
@@ -172,6 +172,13 @@ class Tally:
     def paused_for(self, now_s: float) -> float:
         """Seconds left of the latest pause a server asked for (0: none)."""
         return max(0.0, self.pause_until_s - now_s)
+
+    def degraded(self) -> tuple[int, int, str | None]:
+        """Decisions the workers made without the shared state, the shared backend's
+        failures, and the first reason a worker's governor gave (counted as workers stop)."""
+        why = next((st.degraded_why for st in self.stopped.values() if st.degraded_why), None)
+        return (sum(st.degraded for st in self.stopped.values()),
+                sum(st.failures for st in self.stopped.values()), why)
 
     def incidents_after(self, at_s: float) -> list[Incident]:
         """The 429s and 503s received at or after ``at_s``."""

@@ -9,6 +9,7 @@ with "retry later" (429, 503) or that may not have left goes back to the queue; 
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import signal
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 
+from governor.backends.fallback import FallbackBackend, FallbackStats
 from governor.client import Governor
 from governor.embedded import die_with_parent
 from governor.errors import GovernorError
@@ -47,6 +49,7 @@ class WorkerConfig:
     mock_url: str
     redis_url: str | None
     key_prefix: str
+    fleet_size: int
     provider: str
     plan: str | None
     time_scale: float
@@ -92,10 +95,29 @@ class Sent(NamedTuple):
 
 
 class Stopped(NamedTuple):
-    """A worker ended; ``error`` says why when it was not asked to."""
+    """A worker ended; ``error`` says why when it was not asked to. ``degraded`` of its
+    decisions were made without the shared state, after ``failures`` of the shared backend
+    (its fallback backend's counts); ``degraded_why`` is the first warning its governor logged
+    about that."""
 
     worker: int
     error: str | None
+    degraded: int = 0
+    failures: int = 0
+    degraded_why: str | None = None
+
+
+class _FirstWarning(logging.Handler):
+    """Keeps the first warning the governor logs (why its decisions went local) for the
+    report, instead of every worker printing it on the demo's terminal."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.message: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.message is None:
+            self.message = record.getMessage().removeprefix("governor: ")
 
 
 def payload(provider: str, path: str, ids: tuple[int, ...]) -> Any:
@@ -142,17 +164,23 @@ def run_worker(setup: Queue[WorkerConfig], work: Queue[int], events: Queue[Any],
             if stop.is_set():
                 return
     error: str | None = None
+    warning = _FirstWarning()
+    logging.getLogger("governor").addHandler(warning)
+    stats = FallbackStats()
     try:
         gov = Governor.from_settings(
             provider=cfg.provider, plan=cfg.plan, reputation="healthy", redis_url=cfg.redis_url,
             key_prefix=cfg.key_prefix, time_scale=cfg.time_scale, api_token=cfg.token,
+            fleet_size=cfg.fleet_size,  # when Redis fails, each worker keeps to its share
         )
+        if isinstance(gov.backend, FallbackBackend):  # it is, with a Redis URL
+            stats = gov.backend.stats
         headers = {"Authorization": f"Bearer {cfg.token}"}
         with gov, httpx.Client(base_url=cfg.mock_url, headers=headers, timeout=30.0) as client:
             _Loop(cfg, gov, client, work, events).run(go, stop)
     except Exception as exc:  # reported to the parent, which shows it and fails the run
         error = f"{type(exc).__name__}: {exc}"
-    events.put(Stopped(cfg.index, error))
+    events.put(Stopped(cfg.index, error, stats.degraded, stats.failures, warning.message))
 
 
 class _Loop:

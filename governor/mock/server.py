@@ -8,9 +8,13 @@ Two ways to run it, same HTTP API:
 * **process**: ``python -m governor.mock`` in a child process, for runs where the server must
   not share this process's GIL (benchmarks). Configure it over HTTP (:attr:`MockServer.admin`).
 
-``start()`` returns once the server answers ``GET /_admin/health``; ``stop()`` asks uvicorn to
-finish (in-flight requests get up to a second), joins the thread or reaps the child, and is
-safe to call twice. Used as a context manager, the server stops even on Ctrl-C.
+``start()`` returns once the server answers ``GET /_admin/health``, or raises RuntimeError
+when it exits first or has not answered within ``startup_timeout_s`` (a child process on a busy
+machine can take many seconds to import: the default allows a minute). ``stop()`` asks uvicorn
+to finish (in-flight requests get up to a second), joins the thread or reaps the child, and is
+safe to call twice. Used as a context manager, the server stops even on Ctrl-C. The child
+ignores a terminal's Ctrl-C until uvicorn serves (no traceback from a half-imported child) and
+is stopped by SIGTERM, which it obeys at any moment.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["MockServer", "uvicorn_server"]
 
 _STOP_TIMEOUT_S = 5.0
+STARTUP_TIMEOUT_S = 60.0
 
 
 def uvicorn_server(app: Starlette, *, quiet: bool = True) -> uvicorn.Server:
@@ -79,6 +84,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _child_setup() -> None:  # pragma: no cover - runs in the child, before exec
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # kept over exec; uvicorn installs its own
+
+
 class MockServer:
     """The mock provider on ``http://host:port`` (see :mod:`governor.mock.app` for the API).
 
@@ -108,7 +118,7 @@ class MockServer:
         host: str = "127.0.0.1",
         port: int = 0,
         process: bool = False,
-        startup_timeout_s: float = 10.0,
+        startup_timeout_s: float = STARTUP_TIMEOUT_S,
     ) -> None:
         self.provider, self.window, self.time_scale = provider, window, time_scale
         self.start_s, self.clock_offset_s = start_s, clock_offset_s
@@ -212,7 +222,7 @@ class MockServer:
         args += self.delay.args()
         self._child = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl; no locks are taken
+            preexec_fn=_child_setup,  # noqa: PLW1509 - prctl and a signal disposition; no locks
         )
 
     def _wait_ready(self) -> None:
@@ -225,7 +235,8 @@ class MockServer:
                     return
             time.sleep(0.02)
         raise RuntimeError(
-            f"the mock server did not answer on {self.url} within {self.startup_timeout_s:g} s"
+            f"the mock server did not answer on {self.url} within {self.startup_timeout_s:g} s "
+            "(a busy machine? give it longer: startup_timeout_s, governor demo --startup-timeout)"
         )
 
     def stop(self) -> None:
@@ -243,7 +254,7 @@ class MockServer:
         if self._child is not None:
             child, self._child = self._child, None
             if child.poll() is None:
-                child.send_signal(signal.SIGINT if sys.platform != "win32" else signal.SIGTERM)
+                child.terminate()
                 try:
                     child.wait(_STOP_TIMEOUT_S)
                 except subprocess.TimeoutExpired:

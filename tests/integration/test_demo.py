@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from governor.demo.scenarios import SCENARIOS
 from governor.embedded import find_binary
 from governor.mock.clock import VirtualClock, day_of
 from governor.settings import GovernorSettings
+from tests.integration.slow_start import slow_start_env
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -35,16 +37,23 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("GOVERNOR_")}
 
 
-def _demo(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+def _demo(tmp_path: Path, *args: str, slow_start_s: float = 0.0) -> subprocess.Popen[str]:
+    """``python -m governor.demo``; ``slow_start_s``: every child of it starts that much late."""
+    env = _env()
+    if slow_start_s:
+        (tmp_path / "slow").mkdir()
+        env.update(slow_start_env(tmp_path / "slow", slow_start_s, spare_first=True))
     return subprocess.Popen(
-        [sys.executable, "-m", "governor.demo", *args], cwd=tmp_path, env=_env(),
+        [sys.executable, "-m", "governor.demo", *args], cwd=tmp_path, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
 
 
-def run_demo(tmp_path: Path, scenario: str, *args: str) -> dict[str, Any]:
+def run_demo(tmp_path: Path, scenario: str, *args: str,
+             slow_start_s: float = 0.0) -> dict[str, Any]:
     """Run a scenario with ``--json``; the report, with the exit status as ``"exit"``."""
-    proc = _demo(tmp_path, "--scenario", scenario, "--workers", str(WORKERS), "--json", *args)
+    proc = _demo(tmp_path, "--scenario", scenario, "--workers", str(WORKERS), "--json", *args,
+                 slow_start_s=slow_start_s)
     try:
         out, err = proc.communicate(timeout=120)
     finally:
@@ -156,6 +165,19 @@ def test_midnight_with_other_senders_and_the_providers_own_clock_sends_nothing_o
     _midnight(report, float(offset), 30)
 
 
+@needs_server
+@pytest.mark.slow
+@pytest.mark.redis
+def test_midnight_meets_its_bar_when_every_child_process_starts_seven_seconds_late(
+    tmp_path: Path,
+) -> None:
+    # Later than the plan's 6 s for the mock and the connections: the run must allow for it.
+    report = run_demo(tmp_path, "midnight", "--messages", "120", "--time-scale", "3",
+                      slow_start_s=7.0)
+    midnight = _midnight(report, -60.0, 30)
+    assert midnight["start_margin_s"] > 0  # the workers were ready before the planned start
+
+
 def test_demo_refuses_midnight_options_for_another_scenario(tmp_path: Path) -> None:
     proc = _demo(tmp_path, "--scenario", "steady", "--out-of-band", "5")
     out, err = proc.communicate(timeout=60)
@@ -203,6 +225,15 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _left_alive(pids: list[int], grace_s: float = 30.0) -> list[int]:
+    """Those of ``pids`` still alive after a grace (a child may end a moment after the demo:
+    multiprocessing's resource tracker, a server stopping; a busy machine makes it longer)."""
+    deadline = time.monotonic() + grace_s
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return [p for p in pids if _alive(p)]
+
+
 @pytest.fixture
 def demo_process(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     """A steady demo, long enough to be interrupted, once it is sending."""
@@ -240,10 +271,54 @@ def test_ctrl_c_stops_everything_the_demo_started(
     out, _ = demo_process.communicate(timeout=30)
     assert demo_process.returncode == 130
     assert "interrupted" in out
-    deadline = time.monotonic() + 5
-    while any(_alive(p) for p in started) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert [p for p in started if _alive(p)] == []
+    assert _left_alive(started) == []
+
+
+@needs_server
+@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_while_the_children_start_ends_with_no_traceback(tmp_path: Path) -> None:
+    proc = _demo(tmp_path, "--messages", "5000", slow_start_s=4.0)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("governor demo: steady")  # it has begun
+        time.sleep(1.0)  # the workers are still starting (4 s late), Redis and the mock too
+        started = _descendants(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal does
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130
+    assert "interrupted before the end" in out
+    assert "Traceback" not in err
+    assert "KeyboardInterrupt" not in err
+    assert _left_alive(started) == []
+
+
+@needs_server
+@pytest.mark.slow
+@pytest.mark.redis
+def test_a_redis_that_fails_is_said_up_front_and_its_degraded_decisions_counted(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    proc = _demo(tmp_path, "--messages", "30", "--redis-url", url)
+    out, err = proc.communicate(timeout=300)
+    lines = out.splitlines()
+    assert lines[1].startswith(f"warning: Redis at {url} fails a first read (Error 111"), out
+    assert "on its 1/8 share of every limit" in lines[1]
+    assert err == ""  # the workers' governors printed nothing
+    degraded = next(line for line in lines if line.strip().startswith("degraded"))
+    assert "decisions without Redis" in degraded
+    text = " ".join(out.split())  # the report's lines wrap at the console's width
+    assert "✗ shared state:" in text
+    assert "failed a read before the run" in text
+    assert proc.returncode == 1  # the bar is not met without the shared state
 
 
 @pytest.mark.parametrize("time_scale", [1.0, 3.0, 6.0, 60.0])

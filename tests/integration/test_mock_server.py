@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 import threading
 import time
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -17,9 +19,10 @@ from governor.capacity import Latency
 from governor.mock.admin import AdminError
 from governor.mock.clock import next_midnight_s
 from governor.mock.server import MockServer
+from tests.integration.slow_start import slow_start_env
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 SCALE = 6.0  # a provider minute lasts 6 s: virtual time runs 10 times faster
 
@@ -244,3 +247,52 @@ def test_stop_leaves_no_thread_and_frees_the_port() -> None:
     assert not [t for t in threading.enumerate() if t.name == f"governor-mock-{port}"]
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/_admin/health", timeout=0.5)
+
+
+def _mock_children(port: int) -> list[str]:
+    """Command lines of live processes serving the mock on ``port``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "governor.mock" in cmdline and f"--port {port} " in cmdline:
+            found.append(cmdline)
+    return found
+
+
+@pytest.fixture
+def slow_children(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[float], None]:
+    """Call it with a delay: every Python child this test starts starts that much late."""
+    def slow(delay_s: float) -> None:
+        for name, value in slow_start_env(tmp_path, delay_s, spare_first=False).items():
+            monkeypatch.setenv(name, value)
+
+    return slow
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_process_mode_waits_for_a_child_slow_to_start(
+    slow_children: Callable[[float], None],
+) -> None:
+    slow_children(3.0)
+    began = time.monotonic()
+    with MockServer("mailersend", time_scale=SCALE, process=True) as server:
+        assert time.monotonic() - began >= 3.0  # the child really was slow, and was waited for
+        assert server.admin.config()["provider"] == "mailersend"
+    assert _mock_children(server.port) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_child_that_does_not_answer_in_time_is_one_clear_error_and_is_stopped(
+    slow_children: Callable[[float], None],
+) -> None:
+    slow_children(600.0)
+    server = MockServer("mailersend", process=True, startup_timeout_s=0.5)
+    with pytest.raises(RuntimeError, match=r"did not answer on http://\S+ within 0\.5 s") as err:
+        server.start()
+    assert "--startup-timeout" in str(err.value)  # and says how to give it longer
+    assert not server.running
+    assert _mock_children(server.port) == []

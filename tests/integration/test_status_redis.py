@@ -55,9 +55,19 @@ def test_governor_status_command(redis_url: str, key_prefix: str,
     state = json.loads(result.output)
     assert state["quota"]["used"] == 1
     assert state["account"] == "acme"
+    assert state["stored"] is True
     table = CliRunner().invoke(app, args)
     assert "email" in table.output
     assert "1 of 1,000 used" in table.output
+    # An account nothing was decided for is not shown as an idle one.
+    never = ["status", "--redis-url", redis_url, "--account", "never-used", "--plan", "hobby"]
+    missing = CliRunner().invoke(app, never)
+    assert missing.exit_code == 1
+    assert missing.output.startswith("No state for account never-used under key prefix")
+    assert "email" not in missing.output
+    missing_json = CliRunner().invoke(app, [*never, "--json"])
+    assert missing_json.exit_code == 1
+    assert json.loads(missing_json.output)["stored"] is False
 
 
 def test_governor_status_needs_redis(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -170,8 +170,27 @@ def test_latency_spread_needs_more_workers_than_littles_law() -> None:
     pol = policy("starter")
     assert useful_workers(pol, Workload(10_000), Latency(0.3), START) == 1
     spread = Latency(0.3, 1.2)
-    assert plan(pol, Workload(10_000), 1, spread, START).useful_workers == 1
+    assert plan(pol, Workload(10_000), 1, spread, START).useful_workers == 2  # as simulated
     assert useful_workers(pol, Workload(10_000), spread, START) == 2
+
+
+@pytest.mark.parametrize("latency", [
+    Latency(0.3), Latency(3.0), Latency(0.3, 0.6), Latency(0.3, 1.2), Latency(0.3, 3.0),
+    Latency(1.0, 1.5), Latency(3.0, 10.0), Latency(0.05, 2.0),
+    Latency.from_samples([0.1, 0.2, 0.9]),
+])
+@pytest.mark.parametrize("workers", [1, 8])
+def test_workers_worth_having_agrees_with_the_table_of_more_workers(
+    latency: Latency, workers: int
+) -> None:
+    pol, job = policy("starter"), Workload(10_000)
+    useful = plan(pol, job, workers, latency, START).useful_workers
+    table = {p.workers: p.calls_per_s for p in sweep(pol, job, range(1, 4 * useful + 3),
+                                                     latency, START)}
+    best = max(table.values())
+    fewest = min(w for w, calls_per_s in table.items() if calls_per_s >= 0.995 * best)
+    # The table's fewest workers that get the throughput (within 0.5%), and 10% headroom.
+    assert fewest <= useful <= math.ceil(1.11 * fewest)
 
 
 runner = CliRunner()
