@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import memory, model, planner, provider, redis, truth
+from benchmarks import faults, memory, model, planner, provider, redis, truth
 from benchmarks.harness import Options, Report
 
 __all__ = ["RESULTS_DIR", "SUITES", "main"]
@@ -22,6 +22,7 @@ __all__ = ["RESULTS_DIR", "SUITES", "main"]
 Suite = Callable[[Options], Report]
 
 SUITES: dict[str, Suite] = {
+    "faults": faults.run,
     "memory": memory.run,
     "model": model.run,
     "planner": planner.run,

@@ -205,7 +205,8 @@ class LocalFallback:
 
     def local_adjustment(self, spec: CallSpec, adjustment: Adjustment) -> Adjustment:
         """A reconcile adjustment (about the fleet's limits) as it applies to this process's
-        share: a learned interval times the fleet size, a quota count as the share's count."""
+        share: a learned interval times the fleet size, the server's ``remaining`` as a share
+        of it, a quota count as the share's count."""
         n, adj = self.fleet_size, adjustment
         if n == 1:
             return replace(adj, quota_base=None, quota_reset_us=0, spent=0)  # see the module doc
@@ -213,7 +214,23 @@ class LocalFallback:
         if floor and spec.quota is not None:
             floor = self._share_floor(spec, floor)
         return replace(adj, interval_us=adj.interval_us * n, quota_used_floor=floor,
-                       quota_base=None, quota_reset_us=0, quota_debit=0, spent=0)
+                       min_tat_us=self._share_min_tat(spec, adj), quota_base=None,
+                       quota_reset_us=0, quota_debit=0, spent=0)
+
+    def _share_min_tat(self, spec: CallSpec, adj: Adjustment) -> int:
+        """The debit's floor for this process's share of the bucket: the fleet's floor lets
+        ``r`` calls (the server's ``remaining``) go before the reset, at the fleet's interval
+        ``I`` and burst ``b`` (``floor = reset - (r - b + 1) * I``); the share, at ``N * I``
+        and burst ``b'``, gets ``floor(r / N)`` of them from ``floor + (N * b' - b) * I``. So
+        near the end of a window, with fewer than ``N`` calls left, a process deciding alone
+        leaves them to the fleet instead of each taking one (a worker cut off from Redis while
+        the others share the bucket)."""
+        bucket = next((b for b in spec.buckets if b.name == adj.bucket), None)
+        if not adj.min_tat_us or bucket is None:
+            return adj.min_tat_us
+        n, interval = self.fleet_size, max(bucket.interval_us, adj.interval_us)
+        share_burst = max(bucket.burst // n, 1)
+        return adj.min_tat_us + (n * share_burst - bucket.burst) * interval
 
     def apply_local(self, account: str, spec: CallSpec, adjustment: Adjustment) -> None:
         self.learn(account, spec, adjustment, self.clock.now_us())

@@ -492,3 +492,29 @@ def test_a_count_lost_without_a_failure_is_noticed_and_restored() -> None:
     assert gov.try_acquire().quota_used == 1  # decided on the empty state ...
     clock.advance(0.5)
     assert gov.try_acquire().quota_used == 60 + 1 + 1  # ... and the next call restores it
+
+
+@pytest.mark.parametrize(("remaining", "alone"), [(2, 0), (3, 0), (8, 2), (40, 10)])
+def test_a_process_deciding_alone_takes_its_share_of_what_the_provider_says_is_left(
+    remaining: int, alone: int,
+) -> None:
+    """The provider says ``remaining`` calls are left until its reset, 20 s away; a process cut
+    off from Redis (one of 4) takes a quarter of them, so with fewer than 4 left it leaves them
+    to the processes that still share the bucket instead of each taking one more."""
+    clock = ManualClock()
+    primary = Flaky(clock)
+    backend = FallbackBackend(primary, fleet_size=4, breaker=CircuitBreaker(3, 5.0))
+    gov = Governor(Policy.of({"api": "120/minute"}), backend, clock=clock)
+    seen(gov, clock)
+    primary.down = True
+    assert gov.try_acquire().degraded  # the switch to local decisions is behind us
+    clock.advance(10.0)
+    spec = gov.policy.spec("api")
+    bucket = spec.buckets[0]
+    reset_us = clock.now_us() + 20_000_000
+    floor = reset_us - (remaining - bucket.burst + 1) * bucket.interval_us  # reconcile's rule 2
+    backend.apply(gov.account.key, spec, Adjustment(clock.now_us(), bucket=bucket.name,
+                                                    min_tat_us=floor))
+    slots = [clock.now_us() + backend.decide(gov.account.key, spec, 1, False, 10**12).wait_us
+             for _ in range(alone + 3)]
+    assert sum(slot < reset_us for slot in slots) == alone
