@@ -265,8 +265,16 @@ class LocalFallback:
         if spend is None:  # in doubt: the last count seen goes with the next quota call
             return Adjustment(now_us, quota_used_floor=floor, stamp_us=now_us) if floor else None
         return Adjustment(now_us, quota_used_floor=floor, quota_debit=spend.quota,
-                          stamp_us=now_us, spent=spend.tokens, spent_from_us=spend.first_us,
-                          spent_on_top=spend.on_top)
+                          stamp_us=now_us, spent=spend.tokens * self._fill_scale(spend.on_top),
+                          spent_from_us=spend.first_us, spent_on_top=spend.on_top)
+
+    def _fill_scale(self, on_top: bool) -> int:
+        """How many of the fleet's tokens one local token stands for in a write-back: one on
+        top of the shared grants (isolated failures: the others kept sharing); ``fleet_size``
+        when filling a spell the breaker opened for: the others likely decided alone too, each
+        its share, so the shared buckets are counted up to this process's next local slot, not
+        a fleet's burst behind it (a spell's write-back is a floor, never added twice)."""
+        return 1 if on_top else self.fleet_size
 
     def write_backs(self, now_us: int) -> list[tuple[str, CallSpec, Adjustment]]:
         """Every write-back still held (taken), to apply at once: on recovery, on close."""
@@ -289,10 +297,10 @@ class LocalFallback:
         """The local quota day a write-back's quota spend belongs to (-1: none)."""
         return debit.sent_at_us // spec.quota.day_us if spec.quota is not None else -1
 
-    @staticmethod
-    def spend_of(debit: Adjustment) -> Spend:
-        """The spend a write-back carries."""
-        return Spend(debit.quota_debit, debit.spent, debit.spent_from_us, debit.spent_on_top)
+    def spend_of(self, debit: Adjustment) -> Spend:
+        """The spend a write-back carries (in this process's tokens)."""
+        tokens = debit.spent // self._fill_scale(debit.spent_on_top)
+        return Spend(debit.quota_debit, tokens, debit.spent_from_us, debit.spent_on_top)
 
     def log_unwritten(self) -> None:
         """Say (logger ``governor``) that this process spent alone and could not write it back:

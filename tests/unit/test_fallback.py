@@ -273,8 +273,9 @@ def test_reservations_for_tomorrow_keep_todays_local_spend() -> None:
     assert grants == [0.5, 1.0, 1.5, 2.0, 2.5]  # the last two go after midnight
     primary.down = False
     clock.advance(0.2)  # still today; the breaker's probe is due
-    back = gov.reserve().decision  # behind the five local calls, which the shared bucket counts
-    assert back.quota_used == 1 + 3 + 1  # today's three local ones, not wiped by tomorrow's
+    back = gov.try_acquire()  # behind the five local calls, which the shared bucket counts
+    assert not back.allowed
+    assert back.quota_used == 1 + 3  # today's three local ones, not wiped by tomorrow's
 
 
 def test_a_call_worth_more_than_the_share_is_counted_whole() -> None:
@@ -284,7 +285,7 @@ def test_a_call_worth_more_than_the_share_is_counted_whole() -> None:
     degraded = gov.try_acquire(cost=5)
     assert (degraded.allowed, degraded.cost) == (True, 5)
     primary.down = False
-    clock.advance(1.0)
+    clock.advance(5.0)  # the shared bucket counts the spell up to this process's next local slot
     assert gov.try_acquire().quota_used == 5 + 1
 
 
@@ -405,6 +406,29 @@ def test_calls_decided_in_a_spell_fill_the_time_the_bucket_had_free() -> None:
     clock.advance(5.0)  # every breaker probes
     waits = [gov.reserve().wait_s for gov in govs]
     assert waits == pytest.approx([0.0, 0.125, 0.25, 0.375])  # spaced, no fleet-wide debt
+
+
+def test_back_from_a_spell_the_fleet_goes_on_at_the_local_pace_without_a_burst() -> None:
+    """Every process decides alone (the breaker opens at once, probes after 0.1 s); back on
+    the shared state mid-way through their local intervals, the first shared grant comes at
+    the slot the process's share would have given next, not at once: the fleet's local shares
+    were spending the whole limit, so a free call at the switch would be one too many."""
+    clock = ManualClock()
+    primary = Flaky(clock)
+    policy = Policy.of({"api": "8/second"}, quota="1000/day")
+    govs = [Governor(policy, FallbackBackend(primary, fleet_size=4,
+                                             breaker=CircuitBreaker(1, 0.1)), clock=clock)
+            for _ in range(4)]
+    for gov in govs:
+        gov.try_acquire()
+    primary.down = True
+    local = [[gov.reserve().wait_s for _ in range(4)] for gov in govs]  # each its 2/s share
+    next_local = [w[-1] + 0.5 for w in local]
+    primary.down = False
+    clock.advance(0.3)
+    waits = [gov.reserve().wait_s for gov in govs]
+    assert all(w >= n - 0.3 - 1e-6 for w, n in zip(waits, next_local, strict=True)), (
+        waits, next_local)
 
 
 def test_close_writes_local_spend_back_so_a_new_process_sees_what_is_left() -> None:
