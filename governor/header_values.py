@@ -152,6 +152,7 @@ class Reader:
         self.raw: dict[str, list[object]] = {}
         self._names = names
         self._texts: dict[str, list[str]] = {}
+        self._members: dict[tuple[str, bool], list[tuple[str, dict[str, object]]]] = {}
         self._skew_us: int | None = None
         self.server_date_us: int | None = None
         try:
@@ -247,6 +248,11 @@ class Reader:
 
         ``unnamed``: a member that is a bare integer (``10;w=1``, the IETF drafts 05 to 07) is
         a policy too, named ``#1``, ``#2``... in order, its integer as ``q``."""
+        if (field, unnamed) not in self._members:
+            self._members[field, unnamed] = self._parse_members(field, unnamed)
+        return self._members[field, unnamed]
+
+    def _parse_members(self, field: str, unnamed: bool) -> list[tuple[str, dict[str, object]]]:
         texts = self.texts(field)
         if not texts:
             return []
