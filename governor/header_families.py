@@ -27,8 +27,9 @@ it say which family and which field:
 * A value that is a list of ``key=value`` items (``total=100; remaining=99; resets=41``,
   Zendesk; ``limit=20, remaining=19, reset=1; limit=4000, ...``, Unity; the IETF draft-07
   ``RateLimit`` dictionary) is read item by item; a key seen again starts the next policy.
-* A limit may list ``;w=`` policies (``20, 20;w=60``, the IETF drafts 01 to 04): the lowest
-  number is the limit, the windows of the policies equal to it its window.
+* A limit may list ``;w=`` policies (``20, 20;w=60``, the IETF drafts 01 to 04): the number
+  without parameters is the limit (the lowest, if several; else the lowest of all), the
+  windows of the policies equal to it its window; each other policy is a limit of its own.
 * Shopify's ``X-Shopify-Shop-Api-Call-Limit: 32/40`` is used/limit.
 
 Nothing is guessed: a window is only the one a name or value states, a value that is not a
@@ -125,7 +126,7 @@ def _split(name: str) -> tuple[str, list[str]] | None:
 def families(r: Reader, vendors: bool = True) -> list[Limit]:
     """Every family the response's headers state (``vendors=False``: the unprefixed
     ``ratelimit-*`` ones only, as the IETF drafts name them)."""
-    found: dict[tuple[str, str], _Family] = {}
+    found: dict[tuple[str, str, str], _Family] = {}
     limits: list[Limit] = []
     for name in list(r.raw):
         if name == _SHOPIFY and vendors:
@@ -137,9 +138,9 @@ def families(r: Reader, vendors: bool = True) -> list[Limit]:
         vendor, words = parts
         unit_ms = bool(words) and words[-1] in ("ms", "milliseconds")
         words = words[:-1] if unit_ms or words[-1:] == ["seconds"] else words
-        if any(w in _SKIP for w in words):
-            continue
         kind, rest = _field(words)
+        if kind is None and any(w in _SKIP for w in words):
+            continue
         if kind == "retry":
             continue  # read by retry_at
         if kind is None:
@@ -149,13 +150,13 @@ def families(r: Reader, vendors: bool = True) -> list[Limit]:
                 limits.extend(_dictionary(r, name))
                 continue
             kind = "limit"
-        qualifier = "-".join(w for w in rest if w not in PERIODS)
-        key = (vendor, qualifier)
+        qualifier = "-".join(rest)
+        prefix = "x" if name.startswith("x-") else ""
+        key = (prefix, vendor, qualifier)  # X-Rate-Limit and RateLimit-* sent together: two
         if key not in found:
             period = next((PERIODS[w] for w in rest if w in PERIODS), None)
             unit = "tokens" if "token" in qualifier else "requests"
-            label = "-".join(filter(None, ("x" if name.startswith("x-") else "", vendor,
-                                           "ratelimit", "*", qualifier)))
+            label = "-".join(filter(None, (prefix, vendor, "ratelimit", "*", qualifier)))
             found[key] = _Family(label, unit, period)
         _read(r, name, kind, found[key], unit_ms, limits)
     limits.extend(f.limit_of() for f in found.values())
@@ -186,14 +187,28 @@ def _read(r: Reader, name: str, kind: str, family: _Family, unit_ms: bool,
             if m := _PAIR.fullmatch(each):
                 limits.append(Limit(f"{name}:{m[1].strip()}", remaining=min(int(m[2]), MAX_COUNT)))
     elif kind == "limit":
-        family.limit = r.count(name, params=True, floats=True)
-        family.windows += [
-            int(m[2]) for e in r.elements(name)
-            if (m := _POLICY_W.fullmatch(e)) and int(m[1]) == family.limit
-            and _window(r, name, int(m[2]), False) is not None
-        ]
+        bare = [e for e in r.elements(name) if ";" not in e]  # the limit, before its policies
+        family.limit = _lowest(r, name, bare) if bare else r.count(name, params=True, floats=True)
+        for each in r.elements(name):  # "10, 10;w=1, 50;w=60": the limit, and its policies
+            if (m := _POLICY_W.fullmatch(each)) and _window(r, name, int(m[2]), False):
+                q, w = min(int(m[1]), MAX_COUNT), int(m[2])
+                if q == family.limit:
+                    family.windows.append(w)
+                else:
+                    limits.append(Limit(f"{family.name} {q};w={w}", limit=q, window_us=w * _S))
     else:
         setattr(family, kind, r.count(name, floats=True))
+
+
+def _lowest(r: Reader, name: str, elements: list[str]) -> int | None:
+    counts = []
+    for each in elements:
+        number = read_count(each, floats=True)
+        if isinstance(number, str):
+            r.note(f"{name}: ignored {show(each)}: {number}")
+        else:
+            counts.append(number)
+    return min(counts, default=None)
 
 
 def _window(r: Reader, name: str, value: int | None, unit_ms: bool) -> int | None:

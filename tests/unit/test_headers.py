@@ -241,7 +241,8 @@ def test_ietf(headers: dict[str, Any], limit: int | None, window_s: int | None,
         ({"RateLimit-Policy": '"p";q="100";w=60'}, "ignored q="),
         ({"RateLimit-Policy": '"p";q=100;w=0'}, "ignored window"),
         ({"RateLimit-Policy": "(a b);q=1"}, "not a named policy"),
-        ({"RateLimit-Policy": "1;q=1"}, "not a named policy"),
+        ({"RateLimit-Policy": "1;q=1"}, "no window"),  # an unnamed policy (drafts 05-07)
+        ({"RateLimit-Policy": '"p";q=100;w=34560000'}, "ignored window"),  # 400 days
         ({"RateLimit": '"p";r=1;t=99999999999'}, "ignored t="),
     ],
 )
