@@ -66,7 +66,7 @@ PERIODS = {"secondly": 1, "second": 1, "minutely": 60, "minute": 60, "hourly": 3
 """A word of a family's name that states its window, in seconds."""
 
 _SKIP = frozenset({"bucket", "scope", "global", "resource", "nearlimit", "policy", "precision",
-                   "reason", "category", "type", "class"})
+                   "reason", "category", "type", "class", "name"})
 _RETRY_MS = ("retry-after-ms", "x-ms-retry-after-ms")
 _SHOPIFY = "x-shopify-shop-api-call-limit"
 _WORDS = re.compile(r"[-_]")

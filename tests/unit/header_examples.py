@@ -1,6 +1,11 @@
 """Real rate-limit headers, as providers, their SDKs and their users' bug reports show them.
 
-Each example names its source (a URL, or repository + path) and what it must read to:
+Every example is a header set printed by the source named beside it (a vendor's doc page, a
+repository + path, at a commit where the text has changed since, or a public issue thread),
+with the values as printed there; headers that say nothing about limits may be left out.
+Where a page prints one example value per header (Brevo, Unity, OpenAI's table), the example
+is that page's values together. Cases with no rate-limit header at all are real responses too:
+they must read as nothing. Each example names what it must read to:
 ``limit``/``window``/``remaining`` of the most constraining request limit, its reset
 (``reset_at``: epoch seconds on the server's clock; ``reset_in``: seconds after the response),
 the retry time (``retry_at``/``retry_in``), the daily quota (``quota_*``), token limits
@@ -20,63 +25,47 @@ from typing import Any
 
 AHEAD_S = 37
 
-GITHUB = "https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api"
-GITHUB_OLD = "github/docs: content/rest/overview/resources-in-the-rest-api.md (2021)"
-GITLAB = "https://docs.gitlab.com/ee/user/gitlab_com/index.html#haproxy-api-throttle"
-GITLAB_ISSUE = "https://gitlab.com/gitlab-org/gitlab/-/issues/217312"
-DISCORD = "discord/discord-api-docs: docs/topics/Rate_Limits.md"
-DISCORD_ISSUE = "https://github.com/discord/discord-api-docs/issues/7680"
-OPENAI = "https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers"
+GITHUB = ("github/docs@015d8c38: content/rest/overview/resources-in-the-rest-api.md "
+          "(https://docs.github.com/en/rest/overview/resources-in-the-rest-api)")
+GITBOOK = "https://gitbook.com/docs/developers/gitbook-api/rate-limiting"
+GITLAB_DOCS = ("gitlab-org/gitlab: doc/user/admin_area/settings/user_and_ip_rate_limits.md, the "
+               "response headers table (https://gitlab.com/gitlab-org/gitlab/-/commit/f5968db5)")
+GITLAB_217312 = "https://gitlab.com/gitlab-org/gitlab/-/issues/217312 (quoting the GitLab.com docs)"
+GITLAB_199738 = "https://gitlab.com/gitlab-org/gitlab/-/issues/199738 (a 429 from gitlab.com)"
+GITBEAKER = "https://github.com/jdalrymple/gitbeaker/issues/3411 (gitlab.com)"
+GO_GITLAB = "https://github.com/xanzy/go-gitlab/issues/346 (gitlab.com)"
+DISCORD = "discord/discord-api-docs@c98d64bc: developers/topics/rate-limits.mdx"
+DISCORD_2016 = "discord/discord-api-docs@ea589a6f: docs/topics/Rate_Limits.md (2016)"
+DISCORD_5646 = "https://github.com/discord/discord-api-docs/issues/5646"
+REDDIT_1458 = "https://github.com/reddit-archive/reddit/issues/1458 (api.reddit.com, a browser)"
+OPENAI = ("https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers (the "
+          "sample value of each header)")
 OPENAI_FORUM = ("https://community.openai.com/t/how-to-get-rate-limit-reset-time-for-response"
                 "-api/1268905")
-OPENAI_SDK = "openai/openai-python: src/openai/_base_client.py (retry-after-ms)"
-AZURE_OPENAI = "https://github.com/openai/openai-dotnet/issues/838"
-ANTHROPIC = "https://docs.anthropic.com/en/api/rate-limits#response-headers"
-ANTHROPIC_CAPTURE = ("https://rdrr.io/cran/tidyllm/src/tests/testthat/claude/api.anthropic.com/"
-                     "v1/messages-e050b5-POST.R")
-ARM = "https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/request-limits-and-throttling"
-ARM_GIST = ("https://gist.github.com/lastcoolnameleft/4cf6ceb49fdb4fb990ed163f628fa910 "
-            "(Azure Resource Manager, az vmss show --debug)")
-HUBSPOT = ("https://developers.hubspot.com/changelog/2018-11-06-rate-limit-information-headers-"
-           "will-be-included-in-http-responses")
-HUBSPOT_USAGE = "https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details"
-GHL = "https://marketplace.gohighlevel.com/docs/other/rate-limits"
-REDDIT = "https://github.com/reddit-archive/reddit/wiki/API#rules"
+OPENAI_NO_HEADERS = ("https://community.openai.com/t/x-ratelimit-headers-missing/935514 (a "
+                     "chat completion answered with no rate-limit header)")
+AZURE_OPENAI = ("https://learn.microsoft.com/en-us/answers/questions/5625878/azure-openai-"
+                "responses-api-x-ratelimit-headers-val (Azure OpenAI Responses API)")
+ANTHROPIC_CAPTURE = ("edubruell/tidyllm@ae88c6f7: tests/testthat/claude/api.anthropic.com/v1/"
+                     "messages-e050b5-POST.R (a recorded api.anthropic.com response)")
+AZURE_COMPUTE = ("MicrosoftDocs/azure-docs: articles/virtual-machines/troubleshooting/"
+                 "troubleshooting-throttling-errors.md")
 ZENDESK = ("https://developer.zendesk.com/documentation/api-basics/best-practices/"
            "best-practices-for-avoiding-rate-limiting")
-SHOPIFY = "https://shopify.dev/docs/api/admin-rest/usage/rate-limits"
-SHOPIFY_NOTE = "https://zenn.dev/frog/scraps/d08e016761a4e2 (Shopify REST Admin API headers)"
-CLOUDFLARE = "https://developers.cloudflare.com/fundamentals/api/reference/limits/"
+SHOPIFY_GIST = ("https://gist.github.com/shopifypartners/053adab11b03cedfb9d6fe9939401242 "
+                "(Shopify Partners)")
+SHOPIFY_NOTE = ("https://zenn.dev/frog/scraps/d08e016761a4e2 (third-party notes quoting "
+                "https://shopify.dev/docs/api/admin-rest/usage/rate-limits)")
+CLOUDFLARE = "https://developers.cloudflare.com/changelog/2025-09-03-rate-limiting-improvement"
 SENDGRID = ("https://www.twilio.com/docs/sendgrid/api-reference/how-to-use-the-sendgrid-v3-api/"
             "rate-limits")
 BREVO = "https://developers.brevo.com/docs/limit-headers"
-RESEND = "https://resend.com/docs/api-reference/rate-limit"
-RESEND_LOG = "https://resend.com/changelog/api-rate-limit"
-ATLASSIAN = "https://developer.atlassian.com/cloud/jira/platform/rate-limiting/"
-ATLASSIAN_ISSUE = "https://jira.atlassian.com/browse/JRACLOUD-69262"
-CONFLUENCE_DC = "https://confluence.atlassian.com/conf87/_ratelimiting_httpheaders-1333822054.html"
 LEMLIST = "https://developer.lemlist.com/api-reference/getting-started/rate-limits"
-MAILERLITE = "https://developers-classic.mailerlite.com/docs/api-rate-limits"
-UNITY = "https://docs.unity.com/ja-jp/services-web-apis/headers"
-SINE = "https://developer.sine.co/api/api-rate-limiting"
-UNIPILE = "https://developer.unipile.com/v2.0/reference/rate-limit"
+UNITY = "https://docs.unity.com/en-us/services-web-apis/headers (the page's example of each)"
 TURN = "https://whatsapp.turn.io/docs/api/rate_limiting"
-CAMPAIGN_MONITOR = "https://github.com/campaignmonitor/createsend-java/issues/35"
-GITBOOK = "https://gitbook.com/docs/developers/gitbook-api/rate-limiting"
-HYPERLINE = "https://docs.hyperline.co/api-reference/docs/rate-limiting"
-PERFORCE = "https://help.perforce.com/helix-alm/helixalm/2026.1.0/restapi/Content/RESTAPI/RateLimits.htm"
-SLACK = "https://api.slack.com/docs/rate-limits#headers"
-STRIPE = "https://docs.stripe.com/rate-limits"
-TWILIO = "https://www.twilio.com/docs/usage/rest-api-best-practices#rate-limits"
-GOOGLE = "https://cloud.google.com/storage/docs/json_api/v1/status-codes#429_Too_Many_Requests"
-MAILGUN = "https://github.com/mailgun/mailgun-java/issues/50"
-POSTMARK = "https://postmarkapp.com/developer/api/overview#rate-limits"
-SPARKPOST = "https://developers.sparkpost.com/api/#header-rate-limiting"
-MANDRILL = "https://mailchimp.com/developer/transactional/docs/fundamentals/#rate-limits"
-SES = "https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas-errors.html"
-TWITTER = "https://developer.x.com/en/docs/x-api/rate-limits#headers-and-codes"
-KONG = "https://docs.konghq.com/hub/kong-inc/rate-limiting/#headers-sent-to-the-client"
-
+PERFORCE = "https://help.perforce.com/helix-alm/helixalm/2019.2.1/restapi/Content/RESTAPI/RateLimits.htm"
+GOOGLE_GCS_429 = ("https://github.com/googleapis/google-cloud-python/pull/2161 (a Cloud Storage "
+                  "429 rateLimitExceeded; no rate-limit header)")
 
 def _draft(n: str) -> str:
     return (f"ietf-wg-httpapi/ratelimit-headers: draft-ietf-httpapi-ratelimit-headers.md at tag "
@@ -103,54 +92,90 @@ def ex(source: str, headers: str, now: int | None = None, dialect: str = "generi
 
 
 EXAMPLES = [
-    # --- GitHub: epoch reset, hourly limit not stated in a header -----------------------------
-    ex(GITHUB_OLD, """
-        Date: Mon, 01 Jul 2013 17:27:06 GMT
+    # --- GitHub: epoch resets; the hourly window is not stated in a header -------------------
+    ex(GITHUB, """
         x-ratelimit-limit: 60
         x-ratelimit-remaining: 56
         x-ratelimit-used: 4
         x-ratelimit-reset: 1372700873
-    """, limit=60, remaining=56, reset_at=1372700873),
-    ex(GITHUB_OLD, """
-        Date: Mon, 01 Jul 2013 17:27:06 GMT
-        X-RateLimit-Limit: 5000
-        X-RateLimit-Remaining: 4966
-        X-RateLimit-Reset: 1372700873
-    """, limit=5000, remaining=4966, reset_at=1372700873),
-    ex(GITHUB, """
-        x-ratelimit-limit: 5000
-        x-ratelimit-remaining: 4999
-        x-ratelimit-used: 1
-        x-ratelimit-reset: 1691591363
-        x-ratelimit-resource: core
-    """, now=1691591363 - 3500, limit=5000, remaining=4999, reset_at=1691591363),
+    """, now=1372700873 - 600, limit=60, remaining=56, reset_at=1372700873),
     ex(GITHUB, """
         Date: Tue, 20 Aug 2013 14:50:41 GMT
-        X-RateLimit-Limit: 60
-        X-RateLimit-Remaining: 0
-        X-RateLimit-Reset: 1377013266
+        x-ratelimit-limit: 60
+        x-ratelimit-remaining: 0
+        x-ratelimit-used: 60
+        x-ratelimit-reset: 1377013266
     """, limit=60, remaining=0, reset_at=1377013266),
+    ex(GITHUB, """
+        Date: Mon, 01 Jul 2013 17:27:06 GMT
+        x-ratelimit-limit: 5000
+        x-ratelimit-remaining: 4966
+        x-ratelimit-used: 34
+        x-ratelimit-reset: 1372700873
+    """, limit=5000, remaining=4966, reset_at=1372700873),
+    ex(GITHUB, """
+        Server: nginx
+        Date: Fri, 12 Oct 2012 23:33:14 GMT
+        Content-Type: application/json; charset=utf-8
+        x-ratelimit-limit: 5000
+        x-ratelimit-remaining: 4987
+        x-ratelimit-reset: 1350085394
+    """, limit=5000, remaining=4987, reset_at=1350085394),
+    ex(GITHUB, """
+        Cache-Control: private, max-age=60
+        Last-Modified: Thu, 05 Jul 2012 15:31:30 GMT
+        x-ratelimit-limit: 5000
+        x-ratelimit-remaining: 4996
+        x-ratelimit-reset: 1372700873
+    """, now=1372700873 - 600, limit=5000, remaining=4996, reset_at=1372700873),
     ex(GITBOOK, """
         X-RateLimit-Limit: 60
         X-RateLimit-Remaining: 0
         X-RateLimit-Reset: 1377013266
     """, now=1377013266 - 60, limit=60, remaining=0, reset_at=1377013266),
     # --- GitLab: RateLimit-* with an epoch reset and an HTTP-date beside it -----------------
-    ex(GITLAB_ISSUE, """
+    ex(GITLAB_DOCS, """
+        RateLimit-Limit: 60
+        RateLimit-Name: throttle_authenticated_web
+        RateLimit-Observed: 67
+        RateLimit-Remaining: 0
+        RateLimit-Reset: 1609844400
+        RateLimit-ResetTime: Tue, 05 Jan 2021 11:00:00 GMT
+        Retry-After: 30
+    """, now=1609844400 - 30, limit=60, remaining=0, reset_at=1609844400, retry_in=30),
+    ex(GITLAB_217312, """
         RateLimit-Limit: 600
         RateLimit-Observed: 6
         RateLimit-Remaining: 594
         RateLimit-Reset: 1563325137
         RateLimit-ResetTime: Wed, 17 Jul 2019 00:58:57 GMT
     """, now=1563325137 - 55, limit=600, remaining=594, reset_at=1563325137),
-    ex(GITLAB, """
-        RateLimit-Limit: 60
-        RateLimit-Observed: 67
-        RateLimit-Remaining: 0
-        RateLimit-Reset: 1609844400
-        RateLimit-ResetTime: Tue, 05 Jan 2021 11:00:00 GMT
-        Retry-After: 3600
-    """, now=1609844400 - 3600, limit=60, remaining=0, reset_at=1609844400, retry_in=3600),
+    ex(GITLAB_199738, """
+        Server: nginx
+        Date: Thu, 30 Jan 2020 14:14:16 GMT
+        Content-Type: application/json
+        Cache-Control: no-cache
+        RateLimit-Limit: 600
+        RateLimit-Observed: 5
+        RateLimit-Remaining: 595
+        RateLimit-Reset: 1580393717
+        RateLimit-ResetTime: Thu, 30 Jan 2020 14:15:17 GMT
+        GitLab-LB: fe-15-lb-gprd
+    """, limit=600, remaining=595, reset_at=1580393717),
+    ex(GITBEAKER, """
+        ratelimit-observed: 1
+        ratelimit-remaining: 1999
+        ratelimit-reset: 1694791726
+        ratelimit-resettime: Fri, 15 Sep 2023 15:28:46 GMT
+        ratelimit-limit: 2000
+    """, now=1694791726 - 60, limit=2000, remaining=1999, reset_at=1694791726),
+    ex(GO_GITLAB, """
+        ratelimit-limit: 600
+        ratelimit-observed: 1
+        ratelimit-remaining: 599
+        ratelimit-reset: 1519126320
+        ratelimit-resettime: Wed, 20 Feb 2018 11:32:00 GMT
+    """, now=1519126320 - 60, limit=600, remaining=599, reset_at=1519126320),
     # --- Discord: epoch with a fraction, and a fractional reset-after beside it -------------
     ex(DISCORD, """
         X-RateLimit-Limit: 5
@@ -160,6 +185,7 @@ EXAMPLES = [
         X-RateLimit-Bucket: abcd1234
     """, now=1470173022, limit=5, remaining=0, reset_at=1470173023),
     ex(DISCORD, """
+        Content-Type: application/json
         Retry-After: 65
         X-RateLimit-Limit: 10
         X-RateLimit-Remaining: 0
@@ -169,27 +195,51 @@ EXAMPLES = [
         X-RateLimit-Scope: user
     """, now=1470172958, limit=10, remaining=0, reset_at=1470173023.123, retry_in=65),
     ex(DISCORD, """
+        Content-Type: application/json
+        Retry-After: 1337
+        X-RateLimit-Limit: 10
+        X-RateLimit-Remaining: 9
+        X-RateLimit-Reset: 1470173023.123
+        X-RateLimit-Reset-After: 64.57
+        X-RateLimit-Bucket: abcd1234
+        X-RateLimit-Scope: shared
+    """, now=1470172958, limit=10, remaining=9, reset_at=1470173023.123, retry_in=1337),
+    ex(DISCORD, """
+        Content-Type: application/json
         Retry-After: 65
         X-RateLimit-Global: true
         X-RateLimit-Scope: global
     """, now=1470172958, retry_in=65),
-    ex(DISCORD_ISSUE, """
-        x-ratelimit-limit: 10
-        x-ratelimit-remaining: 9
-        x-ratelimit-reset-after: 10.000
-    """, now=1752192000, limit=10, remaining=9, reset_in=10),
-    ex(DISCORD_ISSUE, """
-        Retry-After: 5
-        x-ratelimit-limit: 10
-        x-ratelimit-remaining: 0
-        x-ratelimit-reset-after: 4.815
-    """, now=1752192000, limit=10, remaining=0, reset_in=4.815, retry_in=5),
-    ex("discord/discord-api-docs: docs/topics/Rate_Limits.md (2016)", """
+    ex(DISCORD_2016, """
         X-RateLimit-Limit: 5
         X-RateLimit-Remaining: 0
         X-RateLimit-Reset: 1470173023
     """, now=1470173000, limit=5, remaining=0, reset_at=1470173023),
-    # --- OpenAI: per-kind suffixes, Go-style durations, retry-after-ms ----------------------
+    ex(DISCORD_5646, """
+        x-ratelimit-bucket: d1240eeffb4c549bd62b579ece0ffd01
+        x-ratelimit-limit: 50000
+        x-ratelimit-remaining: 48773
+        x-ratelimit-reset: 1668720787.644
+        x-ratelimit-reset-after: 102737.719
+    """, now=1668618050, limit=50000, remaining=48773, reset_at=1668720787.644),
+    ex(DISCORD_5646, """
+        x-ratelimit-bucket: 1d3c67957bcdccc6709861c232df8529
+        x-ratelimit-limit: 5
+        x-ratelimit-remaining: 0
+        x-ratelimit-reset: 1668618055.755
+        x-ratelimit-reset-after: 5.588
+    """, now=1668618050, limit=5, remaining=0, reset_at=1668618055.755),
+    # --- Reddit: used and remaining, a delta reset --------------------------------------------
+    ex(REDDIT_1458, """
+        content-type: application/json; charset=UTF-8
+        date: Fri, 06 Nov 2015 23:31:39 GMT
+        server: cloudflare-nginx
+        x-moose: majestic
+        x-ratelimit-remaining: 298
+        x-ratelimit-reset: 502
+        x-ratelimit-used: 2
+    """, remaining=298, reset_in=502),
+    # --- OpenAI: per-kind suffixes, Go-style durations -----------------------------------------
     ex(OPENAI, """
         x-ratelimit-limit-requests: 60
         x-ratelimit-limit-tokens: 150000
@@ -214,51 +264,51 @@ EXAMPLES = [
     ex(OPENAI_FORUM, """
         date: Mon, 26 May 2025 05:00:04 GMT
         content-type: application/json
+        transfer-encoding: chunked
+        connection: keep-alive
         x-ratelimit-limit-requests: 30000
         x-ratelimit-limit-tokens: 150000000
     """, limit=30000, tokens=[(150000000, None, None)]),
+    ex(OPENAI_NO_HEADERS, """
+        date: Tue, 10 Sep 2024 23:58:08 GMT
+        content-type: application/json
+        access-control-expose-headers: X-Request-ID
+        openai-processing-ms: 1032
+        openai-version: 2020-10-01
+        x-request-id: req_deaa3616cbd15d33b4db96b3ba74d2b4
+        server: cloudflare
+    """),
     ex(AZURE_OPENAI, """
         x-ratelimit-limit-tokens: -1
         x-ratelimit-remaining-tokens: -1
         x-ratelimit-reset-tokens: 0
     """, now=1748235604, tokens=[(None, None, 0)], requests=0),
-    ex(OPENAI + " (values as a public project's notes record a response)", """
-        x-ratelimit-limit-requests: 3500
-        x-ratelimit-remaining-requests: 35
-        x-ratelimit-reset-requests: 6m0s
-        x-ratelimit-limit-tokens: 90000
-        x-ratelimit-remaining-tokens: 10000
-        x-ratelimit-reset-tokens: 6m0s
-    """, now=1748235604, limit=3500, remaining=35, reset_in=360,
-       tokens=[(90000, 10000, 360)]),
+    # --- Anthropic: vendor prefix, per-kind infix, RFC 3339 resets -----------------------------
     ex(ANTHROPIC_CAPTURE, """
-        date: Thu, 21 Aug 2025 12:41:00 GMT
-        anthropic-ratelimit-input-tokens-limit: 80000
-        anthropic-ratelimit-input-tokens-remaining: 80000
-        anthropic-ratelimit-input-tokens-reset: 2025-08-21T12:40:59Z
-        anthropic-ratelimit-output-tokens-limit: 16000
-        anthropic-ratelimit-output-tokens-remaining: 16000
-        anthropic-ratelimit-output-tokens-reset: 2025-08-21T12:41:00Z
-        anthropic-ratelimit-requests-limit: 1000
-        anthropic-ratelimit-requests-remaining: 999
-        anthropic-ratelimit-requests-reset: 2025-08-21T12:40:59Z
-        anthropic-ratelimit-tokens-limit: 96000
-        anthropic-ratelimit-tokens-remaining: 96000
-        anthropic-ratelimit-tokens-reset: 2025-08-21T12:40:59Z
-        request-id: req_011CSLsW7mFqvHHnzrKdKjAE
-    """, limit=1000, remaining=999, reset_at=1755780059,
-       tokens=[(80000, 80000, -1), (16000, 16000, 0), (96000, 96000, -1)]),
-    ex(ARM_GIST, """
-        x-ms-ratelimit-remaining-resource: Microsoft.Compute/GetVMScaleSet3Min;197,Microsoft.Compute/GetVMScaleSet30Min;1297
-        x-ms-ratelimit-remaining-subscription-reads: 11999
-    """, now=1683909000, remaining=197, requests=3),
-    ex(HUBSPOT_USAGE, """
-        X-HubSpot-RateLimit-Daily: 250000
-        X-HubSpot-RateLimit-Daily-Remaining: 249998
-        X-HubSpot-RateLimit-Interval-Milliseconds: 10000
-        X-HubSpot-RateLimit-Max: 100
-        X-HubSpot-RateLimit-Remaining: 97
-    """, now=1700000000, limit=100, window=10, remaining=97, requests=2),
+        date: Tue, 15 Oct 2024 09:48:23 GMT
+        content-type: application/json
+        anthropic-ratelimit-requests-limit: 50
+        anthropic-ratelimit-requests-remaining: 49
+        anthropic-ratelimit-requests-reset: 2024-10-15T09:49:10Z
+        anthropic-ratelimit-tokens-limit: 40000
+        anthropic-ratelimit-tokens-remaining: 40000
+        anthropic-ratelimit-tokens-reset: 2024-10-15T09:48:23Z
+        request-id: req_019wGfiTXuPVGqimAyq4912o
+    """, limit=50, remaining=49, reset_at=1728985750, tokens=[(40000, 40000, 0)]),
+    # --- Azure Resource Manager / Compute: one remaining count per policy, repeated --------
+    ex(AZURE_COMPUTE, """
+        x-ms-ratelimit-remaining-resource: Microsoft.Compute/DeleteVMScaleSet3Min;107
+        x-ms-ratelimit-remaining-resource: Microsoft.Compute/DeleteVMScaleSet30Min;587
+        x-ms-ratelimit-remaining-resource: Microsoft.Compute/VMScaleSetBatchedVMRequests5Min;3704
+        x-ms-ratelimit-remaining-resource: Microsoft.Compute/VmssQueuedVMOperations;4720
+    """, now=1530302061, remaining=107, requests=4),
+    ex(AZURE_COMPUTE, """
+        x-ms-ratelimit-remaining-resource: Microsoft.Compute/HighCostGet3Min;46
+        x-ms-ratelimit-remaining-resource: Microsoft.Compute/HighCostGet30Min;0
+        Retry-After: 1200
+        Content-Type: application/json; charset=utf-8
+    """, now=1530302061, remaining=0, retry_in=1200, requests=2),
+    # --- Zendesk: X-Rate-Limit, and key=value items per endpoint -------------------------------
     ex(ZENDESK, """
         X-Rate-Limit: 700
         X-Rate-Limit-Remaining: 699
@@ -271,12 +321,10 @@ EXAMPLES = [
         ratelimit-reset: 41
         zendesk-ratelimit-tickets-index: total=100; remaining=99; resets=41
     """, now=1700000000, limit=100, remaining=99, reset_in=41, requests=3),
-    ex("https://developer.zendesk.com/api-reference/introduction/rate-limits/", """
-        Retry-After: 93
-        X-Rate-Limit: 700
-        X-Rate-Limit-Remaining: 0
-    """, now=1700000000, limit=700, remaining=0, retry_in=93),
     # --- Shopify: used/limit, a float Retry-After ------------------------------------------
+    ex(SHOPIFY_GIST, """
+        X-Shopify-Shop-Api-Call-Limit: 1/40
+    """, now=1700000000, limit=40, remaining=39),
     ex(SHOPIFY_NOTE, """
         X-Shopify-Shop-Api-Call-Limit: 32/40
     """, now=1700000000, limit=40, remaining=8),
@@ -284,61 +332,33 @@ EXAMPLES = [
         X-Shopify-Shop-Api-Call-Limit: 40/40
         Retry-After: 2.0
     """, now=1700000000, limit=40, remaining=0, retry_in=2),
+    # --- Cloudflare: the IETF draft-10 fields (the example value of each) ----------------------
     ex(CLOUDFLARE, """
         Ratelimit: "default";r=50;t=30
+    """, now=1756900000, remaining=50, reset_in=30),
+    ex(CLOUDFLARE, """
         Ratelimit-Policy: "burst";q=100;w=60
-    """, now=1756900000, remaining=50, reset_in=30, requests=2),
+    """, now=1756900000, limit=100, window=60),
+    # --- SendGrid: epoch resets ------------------------------------------------------------
     ex(SENDGRID, """
+        Content-Type: application/json
         X-RateLimit-Limit: 500
         X-RateLimit-Remaining: 499
         X-RateLimit-Reset: 1392815263
     """, now=1392815263 - 30, limit=500, remaining=499, reset_at=1392815263),
     ex(SENDGRID, """
+        Content-Type: application/json
         X-RateLimit-Limit: 150
         X-RateLimit-Remaining: 0
         X-RateLimit-Reset: 1392815263
     """, now=1392815263 - 30, limit=150, remaining=0, reset_at=1392815263),
-    # --- Brevo: vendor prefix, a delta reset -------------------------------------------------
+    # --- Brevo: vendor prefix, a delta reset (the page's example value of each header) -------
     ex(BREVO, """
         x-sib-ratelimit-limit: 1000
-        x-sib-ratelimit-remaining: 999
-        x-sib-ratelimit-reset: 1
-    """, now=1700000000, limit=1000, remaining=999, reset_in=1),
-    ex(RESEND, """
-        ratelimit-limit: 2
-        ratelimit-remaining: 1
-        ratelimit-reset: 1
-    """, now=1700000000, limit=2, remaining=1, reset_in=1),
-    ex(RESEND_LOG, """
-        ratelimit-limit: 2
-        ratelimit-policy: 2;w=1
-        ratelimit-remaining: 0
-        ratelimit-reset: 1
-        retry-after: 1
-    """, now=1700000000, limit=2, window=1, remaining=0, reset_in=1, retry_in=1),
-    # --- Atlassian Jira Cloud: an ISO reset without seconds ----------------------------------
-    # Postmark, Mailchimp Transactional and Mailgun answer a rate limit with a status and a body
-    # only (Mailgun: 420 "try again after <date>" in the body); nothing to read, nothing misread
-    ex(POSTMARK + " (429, no rate-limit headers)", """
-        Content-Type: application/json
-    """, now=1700000000),
-    ex(MANDRILL + " (Mailchimp Transactional: no rate-limit headers)", """
-        Content-Type: application/json
-    """, now=1700000000),
-    ex(MAILGUN + " (a 420 with the reset in its body)", """
-        Content-Type: application/json
-    """, now=1756105200),
-    ex(SPARKPOST, """
-        Content-Type: application/json
-    """, now=1700000000),
-    ex(SES, """
-        Content-Type: text/xml
-        x-amzn-RequestId: 4a7bb3a5-1d66-4e3c-9f4a-0123456789ab
-    """, now=1700000000),
-    ex(SLACK, """
-        HTTP/1.1 429 Too Many Requests
-        Retry-After: 30
-    """, now=1700000000, retry_in=30),
+        x-sib-ratelimit-remaining: 750
+        x-sib-ratelimit-reset: 45
+    """, now=1700000000, limit=1000, remaining=750, reset_in=45),
+    # --- Others with a documented header set --------------------------------------------------
     ex(LEMLIST, """
         Retry-After: 2
         X-RateLimit-Limit: 20
@@ -351,16 +371,6 @@ EXAMPLES = [
         Unity-RateLimit: limit=20, remaining=19, reset=1; limit=4000, remaining=3994, reset=1579
         Retry-After: 42
     """, now=1700000000, limit=20, window=1, remaining=19, reset_in=1, retry_in=42, requests=4),
-    ex(SINE, """
-        x-ratelimit-limit: 20, 20;w=60
-        x-ratelimit-remaining: 19
-        x-ratelimit-reset: 32
-    """, now=1700000000, limit=20, window=60, remaining=19, reset_in=32),
-    ex(UNIPILE, """
-        x-ratelimit-limit: 50
-        x-ratelimit-remaining: 12
-        x-ratelimit-reset: 24
-    """, now=1700000000, limit=50, remaining=12, reset_in=24),
     ex(TURN, """
         Retry-After: 1
         X-Ratelimit-Bucket: general
@@ -368,24 +378,24 @@ EXAMPLES = [
         X-Ratelimit-Remaining: 21
         X-Ratelimit-Reset: 1533715145
     """, now=1533715145 - 40, limit=60, remaining=21, reset_at=1533715145, retry_in=1),
-    ex(CAMPAIGN_MONITOR, """
-        Date: Tue, 20 Jan 2014 14:50:41 GMT
-        X-RateLimit-Limit: 60
-        X-RateLimit-Remaining: 0
-        X-RateLimit-Reset: 348
-    """, limit=60, remaining=0, reset_in=348),
     ex(PERFORCE, """
         X-RateLimit-Limit: 30
         X-RateLimit-Remaining: 25
         X-RateLimit-Reset: 17
     """, now=1700000000, limit=30, remaining=25, reset_in=17),
-    ex(KONG, """
-        RateLimit-Limit: 6
-        RateLimit-Remaining: 4
-        RateLimit-Reset: 47
-        X-RateLimit-Limit-Minute: 10
-        X-RateLimit-Remaining-Minute: 4
-    """, now=1700000000, limit=10, window=60, remaining=4, requests=2),
+    # --- No rate-limit header at all: nothing to read, nothing misread -------------------------
+    ex(GOOGLE_GCS_429, """
+        content-length: 301
+        x-xss-protection: 1; mode=block
+        x-content-type-options: nosniff
+        transfer-encoding: chunked
+        expires: Mon, 22 Aug 2016 21:10:37 GMT
+        vary: Origin, X-Origin
+        server: GSE
+        cache-control: private, max-age=0
+        date: Mon, 22 Aug 2016 21:10:37 GMT
+        x-frame-options: SAMEORIGIN
+    """),
     # --- The IETF drafts, every published syntax (the examples of each draft's text) --------
     ex(_draft("01"), """
         RateLimit-Remaining: 0
@@ -475,11 +485,12 @@ EXAMPLES = [
     """, now=1700000000, limit=5000, window=86400, remaining=100, reset_in=36000, requests=2),
     ex(_draft("06"), """
         RateLimit-Limit: 10
-        RateLimit-Policy: 10;w=1, 50;w=60, 1000;w=3600, 5000;w=86400
         RateLimit-Remaining: 1
         RateLimit-Reset: 7
-    """, now=1700000000, dialect="ietf", limit=10, window=1, remaining=1, reset_in=7,
-       requests=4),
+    """, now=1700000000, dialect="ietf", limit=10, remaining=1, reset_in=7),
+    ex(_draft("06"), """
+        RateLimit-Policy: 10;w=1, 50;w=60, 1000;w=3600, 5000;w=86400
+    """, now=1700000000, dialect="ietf", limit=5000, window=86400, requests=4),
     ex(_draft("07"), """
         RateLimit: limit=100, remaining=50, reset=5
         RateLimit-Policy: 100;w=10
@@ -519,13 +530,13 @@ EXAMPLES = [
        reset_in=36000, requests=2),
     ex(_draft("08"), """
         RateLimit-Policy: "burst";q=100;w=60,"daily";q=1000;w=86400
-        RateLimit: "daily";r=1;t=36400
-    """, now=1700000000, dialect="ietf", limit=1000, window=86400, remaining=1, reset_in=36400,
-       requests=2),
+    """, now=1700000000, dialect="ietf", limit=1000, window=86400, requests=2),
     ex(_draft("08"), """
         RateLimit-Policy: "default";q=100;w=10
+    """, now=1700000000, dialect="ietf", limit=100, window=10),
+    ex(_draft("08"), """
         RateLimit: "default";r=50;t=30
-    """, now=1700000000, dialect="ietf", limit=100, window=10, remaining=50, reset_in=30),
+    """, now=1700000000, dialect="ietf", remaining=50, reset_in=30),
     ex(_draft("08"), """
         RateLimit-Policy: quota;q=10
     """, now=1700000000, limit=10),
@@ -577,13 +588,4 @@ EXAMPLES = [
         RateLimit-Policy: "sliding";q=12;w=1
         RateLimit: "sliding";q=12;r=6;t=1
     """, now=1700000000, limit=12, window=1, remaining=6, reset_in=1),
-    ex(HUBSPOT_USAGE + " (values as a public integration's notes record a baseline call)", """
-        x-hubspot-ratelimit-daily: 250000
-        x-hubspot-ratelimit-daily-remaining: 249998
-        x-hubspot-ratelimit-interval-milliseconds: 10000
-        x-hubspot-ratelimit-max: 100
-        x-hubspot-ratelimit-remaining: 98
-        x-hubspot-ratelimit-secondly: 10
-        x-hubspot-ratelimit-secondly-remaining: 9
-    """, now=1700000000, limit=10, window=1, remaining=9, requests=3),
 ]

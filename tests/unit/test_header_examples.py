@@ -74,13 +74,12 @@ def test_real_headers_read_right(example: Example) -> None:
         assert at is None or wat is None or abs(at - wat) <= S, example.source
 
 
-def test_the_table_covers_every_named_provider_and_draft() -> None:
+def test_the_table_covers_every_verified_provider_and_draft() -> None:
     sources = " ".join(example.source for example in EXAMPLES).lower()
-    for name in ("github", "gitlab", "discord", "slack", "openai", "anthropic", "azure",
-                 "hubspot", "zendesk", "shopify", "cloudflare", "sendgrid", "brevo", "resend",
-                 "postmark", "sparkpost", "mailchimp", "aws.amazon.com/ses",
-                 "mailgun"):
+    for name in ("github", "gitlab", "discord", "reddit", "openai", "anthropic", "azure",
+                 "zendesk", "shopify", "cloudflare", "sendgrid", "brevo", "google-cloud"):
         assert name in sources, name
     for draft in ("01", "03", "06", "07", "08", "09", "10"):
         assert f"ratelimit-headers-{draft}" in sources, draft
+    assert sum(not example.expect for example in EXAMPLES) >= 2, "cases with no rate header"
     assert len(EXAMPLES) >= 80
