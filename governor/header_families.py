@@ -188,7 +188,8 @@ def _read(r: Reader, name: str, kind: str, family: _Family, unit_ms: bool,
                 limits.append(Limit(f"{name}:{m[1].strip()}", remaining=min(int(m[2]), MAX_COUNT)))
     elif kind == "limit":
         bare = [e for e in r.elements(name) if ";" not in e]  # the limit, before its policies
-        family.limit = _lowest(r, name, bare) if bare else r.count(name, params=True, floats=True)
+        limit = _lowest(r, name, bare) if bare else r.count(name, params=True, floats=True)
+        family.limit = limit if limit is not None else family.limit  # a bad twin erases nothing
         for each in r.elements(name):  # "10, 10;w=1, 50;w=60": the limit, and its policies
             if (m := _POLICY_W.fullmatch(each)) and _window(r, name, int(m[2]), False):
                 q, w = min(int(m[1]), MAX_COUNT), int(m[2])
@@ -196,8 +197,8 @@ def _read(r: Reader, name: str, kind: str, family: _Family, unit_ms: bool,
                     family.windows.append(w)
                 else:
                     limits.append(Limit(f"{family.name} {q};w={w}", limit=q, window_us=w * _S))
-    else:
-        setattr(family, kind, r.count(name, floats=True))
+    elif (count := r.count(name, floats=True)) is not None:
+        setattr(family, kind, count)
 
 
 def _lowest(r: Reader, name: str, elements: list[str]) -> int | None:

@@ -408,6 +408,21 @@ def test_bad_counts_are_dropped_with_a_problem(value: Any, problem: str) -> None
     assert any(problem in p for p in obs.problems), obs.problems
 
 
+@pytest.mark.parametrize("second", [("x-ratelimit-max", "many"), ("x-ratelimit-total", "-1")])
+def test_a_bad_twin_of_a_field_does_not_erase_a_good_one(second: tuple[str, str]) -> None:
+    headers = [("x-ratelimit-limit", "60"), ("x-ratelimit-remaining", "5"),
+               ("x-ratelimit-used", "55"), ("x-ratelimit-observed", "lots"), second]
+    obs = parse_headers("generic", headers, NOW)
+    assert (obs.limit, obs.remaining) == (60, 5)
+    assert len(obs.problems) == 2, obs.problems
+
+
+def test_a_label_header_names_no_number() -> None:
+    obs = parse_headers("generic", [("RateLimit-Limit", "60"),
+                                    ("RateLimit-Name", "throttle_authenticated_web")], NOW)
+    assert (obs.limit, obs.problems) == (60, ())
+
+
 def test_bytes_names_and_values_are_read() -> None:
     obs = parse_headers("lettr", [(b"X-RateLimit-Limit", b"3"), (b"Retry-After", b"2")], NOW)
     assert (obs.limit, obs.retry_at_us, obs.problems) == (3, NOW + 2 * S, ())
