@@ -4,13 +4,13 @@ No clock is read: time is the ``now_us`` passed in (Unix epoch microseconds on t
 when the response arrived); every time returned is absolute, in epoch microseconds on that clock.
 
 A :class:`Reader` never raises on doubtful input: the value is dropped and a problem note says
-why. Nothing is clamped.
+why. Nothing is clamped, and nothing is guessed: a value whose unit or zone is unknown is
+dropped with a note, never read one way or another.
 
-* **Times** are decoded in one place, :func:`decode_time`, by form and magnitude: a bare number
-  below 10 years of seconds is a delta; 1e9..1e10 is epoch seconds, 1e12..1e13 epoch
-  milliseconds, anything between is ambiguous; ``YYYY-MM-DD...`` is ISO-8601 (UTC when it has
-  no offset); anything else is tried as an HTTP-date (IMF-fixdate, RFC 850, asctime). A time
-  before ``now - 1 day`` or after ``now + 400 days`` is dropped (a pause cap is reconcile's job).
+* **Times** are decoded in one place, :func:`~governor.header_times.decode_time`, by form and
+  magnitude (deltas, epoch seconds or milliseconds, Go-style durations, ISO-8601 with a zone,
+  HTTP-dates, JavaScript date strings; see :mod:`governor.header_times`). A unit in the
+  header's name (``-ms``, ``_ms``) is honoured.
 * **Whose clock**: a server-absolute time (epoch, ISO, HTTP-date) is read as a duration from
   the response's own ``Date`` (the server's "now"), then placed that long after ``now``: a
   reset the server states holds however far the local clock is off. Deltas need no ``Date``.
@@ -22,76 +22,59 @@ why. Nothing is clamped.
 * **Duplicates** (a header given twice, or a comma-joined value) keep the most conservative
   value: the lowest count, the latest reset or retry time. The comma after an HTTP-date's
   weekday is not a separator. A Structured Field list given twice is joined as RFC 9651 says.
-* **Counts** are ASCII integers in ``0..10**12`` (:data:`MAX_COUNT`).
+* **Counts** are ASCII integers in ``0..10**12`` (:data:`MAX_COUNT`); where a dialect allows
+  it (``floats=True``), an integral count written as a float (``599.0``, Reddit) too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 import http_sf
 
-__all__ = ["MAX_COUNT", "DateOffset", "Reader", "decode_time", "show"]
+from governor.header_times import datetime_us, decode_time
+
+__all__ = ["MAX_COUNT", "DateOffset", "Limit", "Reader", "decode_time", "read_count", "show"]
 
 MAX_COUNT = 10**12
 """The largest count believed; a larger one is dropped, not clamped."""
 
 _S = 1_000_000
-_DAY_US = 86_400 * _S
-_PAST_US = _DAY_US
-_FUTURE_US = 400 * _DAY_US
-_SKEW_MAX_US = 2 * _DAY_US
-_DELTA_MAX_S = 10 * 365 * 86_400
-_NEAR_S = 401 * 86_400  # an epoch time further from now than this is refused anyway
+_SKEW_MAX_US = 2 * 86_400 * _S
 _MAX_VALUE = 256
 _MAX_PROBLEMS = 20
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_ONE_US = timedelta(microseconds=1)
 
-_NUMBER = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
 _COUNT = re.compile(r"[0-9]+")
-_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_FLOAT_COUNT = re.compile(r"([0-9]+)\.0*")
 _WEEKDAYS = frozenset({
     "mon", "tue", "wed", "thu", "fri", "sat", "sun",
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
 })
 
 
-def decode_time(value: str, now_us: int, skew_us: int = 0) -> int:
-    """An absolute local-clock time (epoch microseconds) from any reset or retry encoding.
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """One limit a response states: ``limit`` units per ``window_us`` (when stated),
+    ``remaining`` of them until ``reset_at_us`` (absolute, local clock).
 
-    ``skew_us`` (local minus server clock) is added to server-absolute forms, not to deltas.
-    Raises ValueError, with the reason, for anything unreadable, ambiguous or outside
-    ``[now - 1 day, now + 400 days]``.
+    ``name`` says where it came from (a policy name, or the header family such as
+    ``x-ratelimit-*-requests``); ``unit`` what it counts: ``"requests"`` (enforced by
+    reconcile) or another unit such as ``"tokens"`` (reported only, for callers that spend by
+    tokens with ``cost``).
     """
-    text = value.strip(" \t")
-    number = _NUMBER.fullmatch(text)
-    if number:
-        whole, fraction = int(number[1]), (number[2] or "")
-        # Told apart by magnitude, relative to now: a delta is under ten years; an epoch time
-        # (seconds or milliseconds) lies near now. Relative, so a provider on a time-scaled
-        # clock (the mock's virtual epoch) reads the same way.
-        now_s = now_us // _S
-        if whole < _DELTA_MAX_S:
-            at_us = now_us + whole * _S + int(fraction[:6].ljust(6, "0"))
-        elif abs(whole - now_s) <= _NEAR_S:
-            at_us = whole * _S + int(fraction[:6].ljust(6, "0")) + skew_us
-        elif abs(whole // 1000 - now_s) <= _NEAR_S:
-            at_us = whole * 1000 + int(fraction[:3].ljust(3, "0")) + skew_us
-        else:
-            raise ValueError(
-                "a number of no known magnitude (a delta in seconds, or an epoch time in "
-                "seconds or milliseconds within 400 days of now)"
-            )
-    else:
-        at_us = _datetime_us(text) + skew_us
-    if not now_us - _PAST_US <= at_us <= now_us + _FUTURE_US:
-        days = (at_us - now_us) / _DAY_US
-        raise ValueError(f"{days:+.1f} days from now, outside [-1, +400] days")
-    return at_us
+
+    name: str
+    unit: str = "requests"
+    limit: int | None = None
+    window_us: int | None = None
+    remaining: int | None = None
+    reset_at_us: int | None = None
+
+    @property
+    def informed(self) -> bool:
+        return any(v is not None for v in (self.limit, self.remaining, self.reset_at_us))
 
 
 class DateOffset:
@@ -123,18 +106,15 @@ class DateOffset:
         return f"DateOffset(best_us={self.best_us})"
 
 
-def _datetime_us(text: str) -> int:
-    try:
-        if _ISO.match(text):
-            iso = text[:-1] + "+00:00" if text[-1:] in "Zz" else text
-            moment = datetime.fromisoformat(iso)
-        else:
-            moment = parsedate_to_datetime(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return (moment - _EPOCH) // _ONE_US
-    except (ValueError, TypeError, IndexError, OverflowError) as exc:
-        raise ValueError("neither a number, an ISO-8601 time nor an HTTP-date") from exc
+def read_count(text: str, floats: bool = False) -> int | str:
+    """A count from its text, or the reason it is none (``floats``: ``599.0`` is 599)."""
+    if _COUNT.fullmatch(text):
+        number = int(text)
+    elif floats and (m := _FLOAT_COUNT.fullmatch(text)):
+        number = int(m[1])
+    else:
+        return "not a whole number" if floats and "." in text else "not a non-negative integer"
+    return number if number <= MAX_COUNT else f"larger than {MAX_COUNT}"
 
 
 def show(value: str) -> str:
@@ -157,13 +137,13 @@ def _split(value: str) -> list[str]:
 class Reader:
     """The headers of one response, read field by field; collects problems as it goes.
 
-    Keeps the values of ``names`` (lower case) and of ``Date`` (for clock skew, refined by
-    ``dates`` when given); skips the rest unread. ``headers`` of a type it cannot read are
-    noted, not raised on.
+    Keeps the values of ``names`` (lower case; or of every name ``names`` accepts, when it is
+    a predicate) and of ``Date`` (for clock skew, refined by ``dates`` when given); skips the
+    rest unread. ``headers`` of a type it cannot read are noted, not raised on.
     """
 
     def __init__(
-        self, headers: object, now_us: int, names: frozenset[str],
+        self, headers: object, now_us: int, names: frozenset[str] | Callable[[str], bool],
         dates: DateOffset | None = None,
     ) -> None:
         self.now_us = now_us
@@ -172,6 +152,7 @@ class Reader:
         self.raw: dict[str, list[object]] = {}
         self._names = names
         self._texts: dict[str, list[str]] = {}
+        self._members: dict[tuple[str, bool], list[tuple[str, dict[str, object]]]] = {}
         self._skew_us: int | None = None
         self.server_date_us: int | None = None
         try:
@@ -198,8 +179,12 @@ class Reader:
                 continue
             name = pair[0].decode("latin-1") if isinstance(pair[0], bytes) else pair[0]
             key = name.strip().lower() if isinstance(name, str) else None
-            if key is not None and (key in self._names or key == "date"):
+            if key is not None and (key == "date" or self._keeps(key)):
                 self.raw.setdefault(key, []).append(pair[1])
+
+    def _keeps(self, key: str) -> bool:
+        names = self._names
+        return key in names if isinstance(names, frozenset) else names(key)
 
     def note(self, problem: str) -> None:
         self.problems.append(problem)
@@ -231,23 +216,43 @@ class Reader:
     def elements(self, name: str) -> list[str]:
         return [e for text in self.texts(name) for e in _split(text)]
 
-    def count(self, name: str, params: bool = False) -> int | None:
-        """The lowest valid count among the header's values (``params``: drop ``;...``)."""
+    def count(self, name: str, params: bool = False, floats: bool = False) -> int | None:
+        """The lowest valid count among the header's values (``params``: drop ``;...``;
+        ``floats``: an integral float such as ``599.0`` counts too)."""
         counts = set()
         for each in self.elements(name):
             element = each.partition(";")[0].strip(" \t") if params else each
-            if not _COUNT.fullmatch(element):
-                self.note(f"{name}: ignored {show(element)}: not a non-negative integer")
-            elif int(element) > MAX_COUNT:
-                self.note(f"{name}: ignored {show(element)}: larger than {MAX_COUNT}")
+            number = read_count(element, floats)
+            if isinstance(number, str):
+                self.note(f"{name}: ignored {show(element)}: {number}")
             else:
-                counts.add(int(element))
+                counts.add(number)
         if len(counts) > 1 and not params:  # the legacy limit lists its policies: expected
             self.note(f"{name}: several values {sorted(counts)}; took the lowest")
         return min(counts, default=None)
 
-    def members(self, field: str) -> list[tuple[str, dict[str, object]]]:
-        """The named members of a Structured Field list (RFC 9651), duplicates joined."""
+    def dictionary(self, field: str) -> dict[str, object] | None:
+        """A Structured Field dictionary's members and their values (parameters dropped);
+        None when the field is absent or is not a dictionary."""
+        texts = self.texts(field)
+        try:
+            parsed = http_sf.parse(", ".join(texts).encode("ascii"), tltype="dictionary")
+        except Exception:  # a third-party parser on hostile input: the caller tries otherwise
+            return None
+        if not texts or not isinstance(parsed, dict):
+            return None
+        return {str(k): v[0] if isinstance(v, tuple) else v for k, v in parsed.items()}
+
+    def members(self, field: str, unnamed: bool = False) -> list[tuple[str, dict[str, object]]]:
+        """The named members of a Structured Field list (RFC 9651), duplicates joined.
+
+        ``unnamed``: a member that is a bare integer (``10;w=1``, the IETF drafts 05 to 07) is
+        a policy too, named ``#1``, ``#2``... in order, its integer as ``q``."""
+        if (field, unnamed) not in self._members:
+            self._members[field, unnamed] = self._parse_members(field, unnamed)
+        return self._members[field, unnamed]
+
+    def _parse_members(self, field: str, unnamed: bool) -> list[tuple[str, dict[str, object]]]:
         texts = self.texts(field)
         if not texts:
             return []
@@ -260,16 +265,20 @@ class Reader:
         for member in members if isinstance(members, list) else ():
             if isinstance(member, tuple) and isinstance(member[0], (str, http_sf.Token)):
                 named.append((str(member[0]), dict(member[1])))
+            elif unnamed and isinstance(member, tuple) and type(member[0]) is int:
+                named.append((f"#{len(named) + 1}", {**dict(member[1]), "q": member[0]}))
             else:
                 self.note(f"{field}: ignored a member that is not a named policy")
         return named
 
-    def time(self, name: str) -> int | None:
-        """The latest valid time among the header's values."""
+    def time(self, name: str, unit_ms: bool = False, delta: bool = False) -> int | None:
+        """The latest valid time among the header's values (``unit_ms``, ``delta``: see
+        :func:`~governor.header_times.decode_time`)."""
         times = set()
         for element in self.elements(name):
             try:
-                times.add(decode_time(element, self.now_us, self.skew_us))
+                times.add(decode_time(element, self.now_us, self.skew_us,
+                                      unit_ms=unit_ms, delta=delta))
             except ValueError as exc:
                 self.note(f"{name}: ignored {show(element)}: {exc}")
         if len(times) > 1:
@@ -284,7 +293,7 @@ class Reader:
             dates = set()
             for text in self.texts("date"):
                 try:
-                    dates.add(_datetime_us(text))
+                    dates.add(datetime_us(text))
                 except ValueError:
                     self.note(f"date: ignored {show(text)}: not an HTTP-date")
             offset = self.now_us - min(dates, default=self.now_us)

@@ -10,41 +10,50 @@ Dialects, by ``parse_headers(dialect, headers, now_us)``:
                 ``x-apiquota-remaining/-reset`` (the daily quota; ``x-apiquota-limit`` if sent).
 ``lettr``       ``X-RateLimit-*`` (a 1 s window), ``Retry-After``, ``X-Daily-*``, ``X-Monthly-*``.
 ``sendmux``     ``Retry-After``, and ``X-RateLimit-*`` when present (window unknown).
-``ietf``        ``RateLimit-Policy`` + ``RateLimit`` (Structured Fields), else the older
-                ``RateLimit-Limit/-Remaining/-Reset``; ``Retry-After``.
-``generic``     all of the above. Of the rate headers, the first family with a valid value
-                wins whole, in the order IETF fields, ``RateLimit-*``, ``X-RateLimit-*`` (no
-                window); of the quota headers, ``X-Daily-*`` then ``x-apiquota-*``. Mixing
-                families would pair numbers that describe different limits.
+``ietf``        every published syntax of the IETF RateLimit drafts (``RateLimit-Policy`` +
+                ``RateLimit`` lists, the draft-07 ``RateLimit`` dictionary, unnamed policies,
+                ``RateLimit-Limit/-Remaining/-Reset``; :mod:`governor.header_ietf`);
+                ``Retry-After``.
+``generic``     the IETF fields, and every rate-limit header family by name
+                (:mod:`governor.header_families`: GitHub, GitLab, Discord, OpenAI, Anthropic,
+                HubSpot, Brevo, Zendesk, Shopify...), ``Retry-After``, ``retry-after-ms``;
+                of the quota headers, ``X-Daily-*`` then ``x-apiquota-*``; ``X-Monthly-*``.
+
+**Several limits.** ``ietf`` and ``generic`` keep every limit a response states in
+``Observation.limits`` (one :class:`~governor.header_values.Limit` per policy or family, never
+mixing the numbers of two), each with its unit: reconcile enforces every one that counts
+requests and reports the others (tokens). The scalar fields describe the most constraining
+request limit: fewest remaining, then lowest ``limit/window``, then lowest ``limit``. The
+``mailersend``, ``lettr`` and ``sendmux`` dialects read their one family into the scalar fields
+and leave ``limits`` empty.
 
 Doubtful input never raises: the value is dropped and ``problems`` says why. Nothing is clamped.
 Each value is read by :mod:`governor.header_values`, whose rules (times, clock skew from
 ``Date``, duplicates, counts) hold in every dialect. On top of them:
 
-* **Policies** in ``RateLimit-Policy`` and ``RateLimit`` (Structured Field lists): of several
-  the most constraining wins (fewest remaining ``r``, then lowest ``q/w``, then lowest ``q``);
-  a policy named twice keeps its lower ``q`` and ``r`` and its longer ``w`` and ``t``; one
-  counting other units than requests (``qu``) is skipped. The older ``RateLimit-Limit`` may
-  list ``;w=`` policies: its lowest number is the limit.
-* **Counts** that disagree: ``remaining > limit`` is kept but noted.
+* **Windows** are believed from one second to a day; a longer one is ignored with a note.
+* **Counts** that disagree: ``remaining > limit`` is kept but noted. ``generic`` reads
+  integral floats (``599.0``) as counts.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import NamedTuple, TypeAlias
 
-from governor.header_values import MAX_COUNT, DateOffset, Reader, decode_time, show
+from governor.header_families import families, kept, retry_at
+from governor.header_ietf import join_policies, named_policies
+from governor.header_values import MAX_COUNT, DateOffset, Limit, Reader, decode_time
 
 __all__ = [
     "DIALECTS",
     "DateOffset",
     "Dialect",
     "Headers",
+    "Limit",
     "Observation",
     "decode_time",
     "exhausted_quota",
@@ -63,10 +72,7 @@ Headers: TypeAlias = (
 """Response headers: a mapping (``httpx.Headers`` keeps duplicates) or (name, value) pairs."""
 
 _S = 1_000_000
-_MAX_WINDOW_S = 400 * 86_400  # as far ahead as decode_time believes a reset
 _INF = float("inf")
-
-_POLICY = re.compile(r"([0-9]+)[ \t]*;(?:[^;]*;)*?[ \t]*w=([0-9]{1,9})[ \t]*(?:;.*)?")
 
 _X_RATELIMIT = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 _RATELIMIT = ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset")
@@ -87,7 +93,8 @@ class Observation:
     ``remaining`` in that window until ``reset_at_us``; ``retry_at_us`` from ``Retry-After``;
     ``quota_*`` the daily quota and ``monthly_*`` the monthly one (Lettr). Times are absolute
     local-clock epoch microseconds. ``server_date_us`` is the ``Date`` header as sent (server
-    clock). ``problems`` notes every value that was ignored or looks wrong.
+    clock). ``problems`` notes every value that was ignored or looks wrong. ``limits`` is
+    every limit the response stated (``ietf`` and ``generic``; see the module docstring).
     """
 
     limit: int | None = None
@@ -103,6 +110,7 @@ class Observation:
     monthly_reset_at_us: int | None = None
     server_date_us: int | None = None
     problems: tuple[str, ...] = ()
+    limits: tuple[Limit, ...] = ()
 
     @property
     def informative(self) -> bool:
@@ -137,6 +145,8 @@ def scaled(observation: Observation, factor: float) -> Observation:
         quota_reset_at_us=back(observation.quota_reset_at_us),
         monthly_reset_at_us=back(observation.monthly_reset_at_us),
         server_date_us=back(observation.server_date_us),
+        limits=tuple(replace(limit, reset_at_us=back(limit.reset_at_us))
+                     for limit in observation.limits),
     )
 
 
@@ -163,76 +173,41 @@ def _counter(
 
 
 def _observe(r: Reader, rate: _Counter | None = None, quota: _Counter | None = None,
-             monthly: _Counter | None = None) -> Observation:
+             monthly: _Counter | None = None, limits: tuple[Limit, ...] = (),
+             retry: Callable[[Reader], int | None] | None = None) -> Observation:
     rate, quota, monthly = (c or _Counter(None, None, None, None)
                              for c in (rate, quota, monthly))
-    retry_at_us = r.time("retry-after")
+    retry_at_us = r.time("retry-after") if retry is None else retry(r)
     _ = r.skew_us  # reads Date even when no absolute time asked for it
-    for label, c in (("rate", rate), ("quota", quota), ("monthly quota", monthly)):
+    checked = (("rate", rate),) if not limits else ()  # each of the limits was checked
+    for label, c in (*checked, ("quota", quota), ("monthly quota", monthly)):
         if c.limit is not None and c.remaining is not None and c.remaining > c.limit:
             r.note(f"{label}: remaining {c.remaining} exceeds limit {c.limit}")
     return Observation(
         rate.limit, rate.window_us, rate.remaining, rate.reset_at_us, retry_at_us,
         quota.limit, quota.remaining, quota.reset_at_us,
         monthly.limit, monthly.remaining, monthly.reset_at_us,
-        r.server_date_us, r.noted(),
+        r.server_date_us, r.noted(), limits,
     )
 
 
-def _structured(r: Reader) -> _Counter | None:
-    """``RateLimit-Policy`` + ``RateLimit``: the most constraining policy of those named."""
-    policies: dict[str, dict[str, int]] = {}
-    for field, keys in (("ratelimit-policy", "qw"), ("ratelimit", "rt")):
-        for name, params in r.members(field):
-            unit = params.get("qu")
-            if unit is not None and str(unit) != "requests":
-                r.note(f"{field}: policy {show(name)} counts {show(str(unit))}, not requests")
-                continue
-            entry = policies.setdefault(name, {})
-            for key in keys:
-                value = params.get(key)
-                if value is None:
-                    continue
-                if type(value) is not int or not 0 <= value <= MAX_COUNT:
-                    r.note(f"{field}: policy {show(name)}: ignored {key}={show(str(value))}")
-                elif key in entry:  # the same policy twice: keep the conservative value
-                    entry[key] = max(entry[key], value) if key in "tw" else min(entry[key], value)
-                else:
-                    entry[key] = value
+def _limits(r: Reader, vendors: bool) -> tuple[_Counter | None, tuple[Limit, ...]]:
+    """Every limit stated (the IETF fields; ``vendors``: every family), and the most
+    constraining request limit of them as the rate counter."""
+    limits = tuple(join_policies(r, [*named_policies(r), *families(r, vendors)]))
+    for x in limits:
+        if x.remaining is not None and x.limit is not None and x.remaining > x.limit:
+            r.note(f"{x.name}: remaining {x.remaining} exceeds limit {x.limit}")
     ranked = sorted(
-        (e.get("r", MAX_COUNT + 1), e["q"] / e["w"] if e.get("w") and "q" in e else _INF,
-         e.get("q", MAX_COUNT + 1), name)
-        for name, e in policies.items() if "q" in e or "r" in e
+        (x.remaining if x.remaining is not None else MAX_COUNT + 1,
+         x.limit / x.window_us if x.window_us and x.limit is not None else _INF,
+         x.limit if x.limit is not None else MAX_COUNT + 1, i)
+        for i, x in enumerate(limits) if x.unit == "requests"
     )
     if not ranked:
-        return None
-    chosen = policies[ranked[0][-1]]
-    window_s = chosen.get("w")
-    if window_s is not None and not 1 <= window_s <= _MAX_WINDOW_S:
-        r.note(f"ratelimit-policy: ignored window w={window_s}")
-        window_s = None
-    reset_at_us = None
-    if "t" in chosen:
-        try:
-            reset_at_us = decode_time(str(chosen["t"]), r.now_us, r.skew_us)
-        except ValueError as exc:
-            r.note(f"ratelimit: ignored t={chosen['t']}: {exc}")
-    window_us = window_s * _S if window_s is not None and "q" in chosen else None
-    return _Counter(chosen.get("q"), window_us, chosen.get("r"), reset_at_us)
-
-
-def _legacy(r: Reader) -> _Counter | None:
-    """The older ``RateLimit-Limit/-Remaining/-Reset``; the limit may carry ``;w=`` policies."""
-    if not any(name in r.raw for name in _RATELIMIT):
-        return None
-    limit = r.count("ratelimit-limit", params=True)
-    windows = [
-        int(m[2]) for e in r.elements("ratelimit-limit")
-        if (m := _POLICY.fullmatch(e)) and int(m[1]) == limit and 1 <= int(m[2]) <= _MAX_WINDOW_S
-    ]
-    window_us = max(windows) * _S if windows else None
-    return _informed(_Counter(limit, window_us, r.count("ratelimit-remaining"),
-                              r.time("ratelimit-reset")))
+        return None, limits
+    chosen = limits[ranked[0][-1]]
+    return _Counter(chosen.limit, chosen.window_us, chosen.remaining, chosen.reset_at_us), limits
 
 
 def mailersend(headers: Headers, now_us: int, dates: DateOffset | None = None) -> Observation:
@@ -254,16 +229,23 @@ def sendmux(headers: Headers, now_us: int, dates: DateOffset | None = None) -> O
 
 
 def ietf(headers: Headers, now_us: int, dates: DateOffset | None = None) -> Observation:
-    """IETF draft fields, else the older ``RateLimit-*`` headers; ``Retry-After``."""
+    """Every syntax of the IETF drafts (see :mod:`governor.header_ietf`); ``Retry-After``."""
     r = Reader(headers, now_us, _KNOWN, dates)
-    return _observe(r, _structured(r) or _legacy(r))
+    rate, limits = _limits(r, vendors=False)
+    return _observe(r, rate, limits=limits)
 
 
 def generic(headers: Headers, now_us: int, dates: DateOffset | None = None) -> Observation:
-    """Every family this module knows; the first one that yields a value wins (see above)."""
-    r = Reader(headers, now_us, _KNOWN, dates)
-    rate = _structured(r) or _legacy(r) or _counter(r, _X_RATELIMIT)
-    return _observe(r, rate, _counter(r, _DAILY) or _counter(r, _APIQUOTA), _counter(r, _MONTHLY))
+    """The IETF fields and every rate-limit family by name; retry headers; daily and monthly
+    quota headers (see above)."""
+    r = Reader(headers, now_us, _generic_names, dates)
+    rate, limits = _limits(r, vendors=True)
+    return _observe(r, rate, _counter(r, _DAILY) or _counter(r, _APIQUOTA),
+                    _counter(r, _MONTHLY), limits, retry_at)
+
+
+def _generic_names(name: str) -> bool:
+    return name in _KNOWN or kept(name)
 
 
 Dialect: TypeAlias = Callable[[Headers, int, DateOffset | None], Observation]

@@ -13,10 +13,16 @@ The rules, applied by :func:`governor.engine.apply` (and the same lines of ``acq
    bucket's, the bucket takes it at once (a MailerSend account under review: 120 -> 10/min, and
    every worker follows on its next decision). Tighten only: a faster or equal server limit
    counts one "relax" observation, and after ``relax_after`` of them, sent after the limit was
-   learned, the learned interval is dropped (``0`` never relaxes).
+   learned, the learned interval is dropped (``0`` never relaxes). A response stating several
+   request limits (``Observation.limits``: a per-minute and a per-day policy) tightens by each:
+   the slowest interval wins, and it relaxes only when every one is faster. A learned interval
+   is bounded like a pause: never longer than ``max_pause``, so no response can make the next
+   call wait longer (the headers cap windows at a day, too). Limits in other units (tokens)
+   are not enforced.
 2. **Debit.** The server has ``remaining`` calls until ``reset``: the bucket's ``tat`` is raised
    to at least ``reset - (remaining - burst + 1) * interval``, so no more than ``remaining``
-   calls go before the reset. The difference to the local estimate is reported as ``drift``.
+   calls go before the reset; with several limits, the highest such floor. Never past
+   ``max_pause`` from now. The difference to the local estimate is reported as ``drift``.
 3. **Pause.** A retry-later outcome about the rate (a 429) pauses the bucket until
    ``Retry-After``; one about the service or the account (a 503, a 421) pauses the whole
    account; one about this request only (Sendmux's 409 for a key still in flight) pauses
@@ -45,6 +51,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from governor.header_values import Limit
 from governor.outcome import OutcomeKind
 
 if TYPE_CHECKING:
@@ -182,7 +189,7 @@ def plan(
     pause_cap = now_us + max_pause_us
     adj = Adjustment(sent_at_us)
     if spec.buckets:
-        adj = _rate(adj, spec, observation, now_us, scale, pause_cap, local_tat_us)
+        adj = _rate(adj, spec, observation, now_us, scale, max_pause_us, local_tat_us)
     adj = _pause(adj, spec, observation, outcome, now_us, pause_cap)
     adj = _quota(adj, quota or spec.quota, observation, outcome, quota_seq)
     return None if adj == Adjustment(sent_at_us) else adj
@@ -194,22 +201,28 @@ def _rate(
     obs: Observation,
     now_us: int,
     scale: float,
-    pause_cap: int,
+    max_pause_us: int,
     local_tat_us: int | None,
 ) -> Adjustment:
     """Rules 1 and 2: a learned limit and a debit, for the route's first bucket."""
     bucket = spec.buckets[0]
     interval = bucket.interval_us
-    if obs.limit is not None and obs.limit > 0 and obs.window_us:
-        learned = -(-round(obs.window_us * scale) // obs.limit)
-        if learned > interval:
-            adj = replace(adj, bucket=bucket.name, interval_us=learned, urgent=True)
-            interval = learned
-        else:
-            adj = replace(adj, bucket=bucket.name, relax=True)
-    if obs.remaining is None or obs.reset_at_us is None:
+    limits = [x for x in obs.limits if x.unit == "requests"] or [
+        Limit("", "requests", obs.limit, obs.window_us, obs.remaining, obs.reset_at_us)]
+    learned = [
+        min(-(-round(x.window_us * scale) // x.limit), max_pause_us)
+        for x in limits if x.limit is not None and x.limit > 0 and x.window_us
+    ]
+    if learned and max(learned) > interval:
+        interval = max(learned)
+        adj = replace(adj, bucket=bucket.name, interval_us=interval, urgent=True)
+    elif learned:
+        adj = replace(adj, bucket=bucket.name, relax=True)
+    floors = [x.reset_at_us - (x.remaining - bucket.burst + 1) * interval
+              for x in limits if x.remaining is not None and x.reset_at_us is not None]
+    if not floors:
         return adj
-    floor = min(obs.reset_at_us - (obs.remaining - bucket.burst + 1) * interval, pause_cap)
+    floor = min(max(floors), now_us + max_pause_us)
     local = max(local_tat_us if local_tat_us is not None else now_us, now_us)
     drift = (local - floor) // interval  # server remaining minus the local estimate
     if floor > local:

@@ -55,13 +55,25 @@ def _iso(epoch_s: int) -> str:
         ("2026-03-06T00:00:00z", 0, NOW + 12 * 3600 * S),
         ("2026-03-06T00:00:00+00:00", -5, NOW + 12 * 3600 * S - 5 * S),
         ("2026-03-06T02:00:00+02:00", 0, NOW + 12 * 3600 * S),
-        ("2026-03-06T00:00:00", 0, NOW + 12 * 3600 * S),  # no offset: UTC
         ("2026-03-05T12:00:00.123456Z", 0, NOW + 123_456),
         ("Thu, 05 Mar 2026 12:01:00 GMT", 0, NOW + 60 * S),  # IMF-fixdate
         ("Thursday, 05-Mar-26 12:01:00 GMT", 0, NOW + 60 * S),  # RFC 850 (obsolete)
         ("Thu Mar  5 12:01:00 2026", 0, NOW + 60 * S),  # asctime (obsolete)
         ("Thu, 05 Mar 2026 12:01:00 GMT", 10, NOW + 70 * S),
         ("Thu, 05 Mar 2026 11:00:00 GMT", 0, NOW - 3600 * S),  # a recent past: kept
+        ("Thu, 05 Mar 2026 13:01:00 +0100", 0, NOW + 60 * S),
+        ("Thu, 05 Mar 2026 07:01:00 EST", 0, NOW + 60 * S),
+        ("Thu, 05 Mar 2026 12:01:00 -0000", 0, NOW + 60 * S),
+        # JavaScript's Date.toString(): the offset is honoured, the zone's name is a comment
+        ("Thu Mar 05 2026 13:01:00 GMT+0100 (Central European Standard Time)", 0, NOW + 60 * S),
+        ("Thu Mar 05 2026 04:01:00 GMT-0800 (Pacific Standard Time)", 0, NOW + 60 * S),
+        ("Thu Mar 05 2026 12:01:00 GMT", 0, NOW + 60 * S),
+        # Go's time.Duration text (OpenAI): deltas, never skew-corrected
+        ("6m0s", 30, NOW + 360 * S),
+        ("1s", 0, NOW + S),
+        ("20ms", 0, NOW + 20_000),
+        ("1h2m3.5s", 0, NOW + 3723 * S + 500_000),
+        ("0s", 0, NOW),
     ],
 )
 def test_decode_time_tells_encodings_apart(value: str, skew_s: int, expected: int) -> None:
@@ -91,6 +103,12 @@ def test_decode_time_tells_encodings_apart(value: str, skew_s: int, expected: in
         ("2099-01-01T00:00:00Z", "days from now"),
         ("0001-01-01T00:00:00+01:00", "days from now"),
         ("2026-02-30T00:00:00Z", "neither"),
+        ("2026-03-06T00:00:00", "without a zone"),  # could be in any zone: not taken as UTC
+        ("Thu, 05 Mar 2026 12:01:00 CET", "unknown time zone"),
+        ("Thu, 05 Mar 2026 12:01:00", "without a time zone"),
+        ("Thu Mar 05 2026 12:01:00", "without a time zone"),  # a JavaScript date, zone cut off
+        ("6m0", "neither"),
+        ("-5s", "neither"),
         ("Thu, 31 Feb 2026 12:00:00 GMT", "neither"),
         ("Thu, 05 Mar 99999 12:00:00 GMT", "neither"),
     ],
@@ -223,7 +241,8 @@ def test_ietf(headers: dict[str, Any], limit: int | None, window_s: int | None,
         ({"RateLimit-Policy": '"p";q="100";w=60'}, "ignored q="),
         ({"RateLimit-Policy": '"p";q=100;w=0'}, "ignored window"),
         ({"RateLimit-Policy": "(a b);q=1"}, "not a named policy"),
-        ({"RateLimit-Policy": "1;q=1"}, "not a named policy"),
+        ({"RateLimit-Policy": "1;q=1"}, "no window"),  # an unnamed policy (drafts 05-07)
+        ({"RateLimit-Policy": '"p";q=100;w=34560000'}, "ignored window"),  # 400 days
         ({"RateLimit": '"p";r=1;t=99999999999'}, "ignored t="),
     ],
 )
@@ -387,6 +406,21 @@ def test_bad_counts_are_dropped_with_a_problem(value: Any, problem: str) -> None
     assert obs.limit is None
     assert not obs.informative
     assert any(problem in p for p in obs.problems), obs.problems
+
+
+@pytest.mark.parametrize("second", [("x-ratelimit-max", "many"), ("x-ratelimit-total", "-1")])
+def test_a_bad_twin_of_a_field_does_not_erase_a_good_one(second: tuple[str, str]) -> None:
+    headers = [("x-ratelimit-limit", "60"), ("x-ratelimit-remaining", "5"),
+               ("x-ratelimit-used", "55"), ("x-ratelimit-observed", "lots"), second]
+    obs = parse_headers("generic", headers, NOW)
+    assert (obs.limit, obs.remaining) == (60, 5)
+    assert len(obs.problems) == 2, obs.problems
+
+
+def test_a_label_header_names_no_number() -> None:
+    obs = parse_headers("generic", [("RateLimit-Limit", "60"),
+                                    ("RateLimit-Name", "throttle_authenticated_web")], NOW)
+    assert (obs.limit, obs.problems) == (60, ())
 
 
 def test_bytes_names_and_values_are_read() -> None:

@@ -54,3 +54,51 @@ def test_any_response_is_survived(
     decision = gov.try_acquire("GET /v1/domains")
     # Still deciding: a pause never outlasts max_pause; only a spent quota waits for midnight.
     assert decision.allowed or decision.scope == "quota" or decision.wait_s <= MAX_PAUSE_S + 1
+
+
+# --- learned limits: no policy, window or count makes a call wait past max_pause ----------
+
+LEARNED_NAMES = ["ratelimit-policy", "ratelimit", "ratelimit-limit", "x-ratelimit-limit",
+                 "x-ratelimit-remaining", "x-ratelimit-reset", "x-ratelimit-reset-after",
+                 "x-hubspot-ratelimit-max", "x-hubspot-ratelimit-interval-milliseconds",
+                 "x-ratelimit-limit-minute", "x-ratelimit-limit-daily", "x-rate-limit",
+                 "anthropic-ratelimit-requests-limit", "retry-after-ms", "unity-ratelimit"]
+NUMBERS = st.one_of(st.integers(0, 10**13), st.sampled_from([0, 1, 2, 86_400, 34_560_000]))
+LEARNED_VALUES = st.one_of(
+    NUMBERS.map(str),
+    st.builds(lambda q, w: f'"p";q={q};w={w}', NUMBERS, NUMBERS),
+    st.builds(lambda q, w, r, t: f'"p";q={q};w={w}, "p";r={r};t={t}', NUMBERS, NUMBERS,
+              NUMBERS, NUMBERS),
+    st.builds(lambda q, w: f"{q};w={w}", NUMBERS, NUMBERS),
+    st.builds(lambda q, r, t: f"limit={q}, remaining={r}, reset={t}", NUMBERS, NUMBERS, NUMBERS),
+    st.sampled_from(["6m0s", "1h", "99999h", "20ms", "0.0", "1/1"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    dialect=st.sampled_from(["generic", "ietf"]),
+    headers=st.lists(st.tuples(st.sampled_from(LEARNED_NAMES), LEARNED_VALUES), max_size=6),
+    max_pause_s=st.sampled_from([1.0, 60.0, 900.0]),
+)
+def test_no_learned_limit_makes_a_call_wait_past_max_pause(
+    dialect: str, headers: list[tuple[str, str]], max_pause_s: float
+) -> None:
+    """A hostile ``RateLimit-Policy`` (a 400-day window, a quota of 1), or any other learned
+    quantity, is bounded like a pause: the next call waits at most ``max_pause_s``."""
+    resolved = load_profile("mailersend").resolve("starter")
+    policy = Policy(resolved.buckets, resolved.routes, None, time_scale=1.0, dialect=dialect,
+                    max_pause_s=max_pause_s)
+    clock = ManualClock()
+    gov = Governor(policy, clock=clock)
+    d = gov.acquire("POST /v1/email")
+    feedback = gov.observe("POST /v1/email", 200, headers, b"", decision=d)
+    adj = feedback.adjustment
+    if adj is not None:
+        assert adj.interval_us <= max_pause_s * 1_000_000
+    for _ in range(3):  # the learned interval applies to every call after the next one too
+        decision = gov.try_acquire("POST /v1/email")
+        assert decision.allowed or decision.wait_s <= max_pause_s + 1, (headers, decision)
+        if decision.allowed:
+            continue
+        clock.advance(decision.wait_s)
