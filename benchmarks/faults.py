@@ -125,15 +125,29 @@ def fault_table(rows: Sequence[FaultRow]) -> str:
 def summary_table(rows: Sequence[FaultRow]) -> str:
     """The README's table: per fault, the busiest minute's requests over the limit and the
     429s, for each provider minute and fleet size measured."""
-    columns = sorted({(r.scale, r.workers) for r in rows}, key=lambda c: (-c[0], c[1]))
-    cells = {(r.fault.key, r.scale, r.workers): r for r in rows}
+    return _summary([(r.fault.key, r.fault.title, r.fault.duration_s, r.scale, r.workers,
+                      r.over, r.too_many, r.passed) for r in rows])
+
+
+def _summary(cells: Sequence[tuple[str, str, float, float, int, int, int, bool]]) -> str:
+    columns = sorted({(c[3], c[4]) for c in cells}, key=lambda c: (-c[0], c[1]))
+    got = {(c[0], c[3], c[4]): c for c in cells}
     head = " | ".join(f"{s:g} s minute, {n} workers" for s, n in columns)
     lines = [f"| fault | {head} |", "|---|" + "---:|" * len(columns)]
-    for fault in dict.fromkeys(r.fault for r in rows):
-        got = [cells.get((fault.key, s, n)) for s, n in columns]
-        lines.append(f"| {fault.title} | " + " | ".join(
-            "-" if r is None else f"{r.over:+d}, {r.too_many} 429s" + ("" if r.passed else " FAIL")
-            for r in got) + " |")
+    for key in dict.fromkeys(c[0] for c in cells):
+        mine = [c for c in cells if c[0] == key]
+        lasted = {c[3]: c[2] for c in mine if c[2]}  # scale -> duration
+        label = mine[0][1]
+        if len(set(lasted.values())) > 1:  # named by the duration at the real minute
+            label = label.split(" later")[0].rsplit(" ", 2)[0] if "later" in label else label
+            label += " (" + ", ".join(f"{d:g} s at the {s:g} s minute"
+                                      for s, d in sorted(lasted.items(), reverse=True)) + ")"
+        elif lasted and "later" not in label:
+            label += f" ({next(iter(lasted.values())):g} s)"
+        row = [got.get((key, s, n)) for s, n in columns]
+        lines.append(f"| {label} | " + " | ".join(
+            "-" if c is None else f"{c[5]:+d}, {c[6]} 429s" + ("" if c[7] else " FAIL")
+            for c in row) + " |")
     bound = " | ".join(f"<= +{n}, <= {n} 429s" for _, n in columns)
     lines.append(f"| **bound: `limit + N` a minute, `N` 429s** | {bound} |")
     return "\n".join(lines)
