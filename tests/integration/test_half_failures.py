@@ -68,8 +68,8 @@ def test_client_kill_every_2ms_for_4s_keeps_every_minute_within_limit_plus_fleet
     table = fault_table([row])
     print(table)
     assert row.degraded > 0, table  # connections did die mid-call
+    # A fresh local decision at every failure was 155 in a minute of 120.
     assert max(row.windows.values()) <= LIMIT + FLEET, table
-    assert row.too_many <= FLEET, table
     assert not row.errors, table
 
 
