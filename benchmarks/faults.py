@@ -16,8 +16,8 @@ directory: a check that the suite runs, not a measurement.
 from __future__ import annotations
 
 import os
-import threading
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 from benchmarks.faults_fleet import (
@@ -32,9 +32,9 @@ from benchmarks.faults_fleet import (
     faults,
     quota_restart,
     run_faults,
+    together,
 )
 from benchmarks.harness import (
-    BenchmarkError,
     Options,
     Report,
     Target,
@@ -82,25 +82,8 @@ def _quota_rows(stage: Stage, fleets: Sequence[int]) -> list[QuotaRow]:
         for cold in (0, 1):
             plan.append((list(range(start, start + n)), cold))
             start += n
-    rows: list[QuotaRow | None] = [None] * len(plan)
-    failures: list[BaseException] = []
-
-    def one(k: int, ids: list[int], cold: int) -> None:
-        try:
-            rows[k] = quota_restart(stage, ids, cold=cold,
-                                    down_s=2.0 if stage.scale >= 60.0 else 0.5)
-        except BaseException as exc:  # raised below, once every thread ended
-            failures.append(exc)
-
-    threads = [threading.Thread(target=one, args=(k, ids, cold)) for k, (ids, cold)
-               in enumerate(plan)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if failures:
-        raise BenchmarkError(f"a quota run failed: {failures[0]}") from failures[0]
-    return [r for r in rows if r is not None]
+    down_s = 2.0 if stage.scale >= 60.0 else 0.5
+    return together([partial(quota_restart, stage, ids, cold, down_s) for ids, cold in plan])
 
 
 def fault_table(rows: Sequence[FaultRow]) -> str:

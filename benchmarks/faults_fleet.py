@@ -36,7 +36,8 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
 
@@ -71,7 +72,10 @@ __all__ = [
     "quota_restart",
     "run_fault",
     "run_faults",
+    "together",
 ]
+
+T = TypeVar("T")
 
 LIMIT = 120  # POST /v1/email per provider minute, as the mock enforces it
 MINUTE_S = 60.0  # a provider minute, in provider seconds
@@ -391,25 +395,32 @@ def run_faults(stage: Stage, plan: Sequence[tuple[Fault, Sequence[int]]], settle
 
 def _run_together(stage: Stage, plan: Sequence[tuple[Fault, Sequence[int]]], settle: int
                   ) -> list[FaultRow]:
-    rows: list[FaultRow | None] = [None] * len(plan)
+    # Fleets run together strike apart: one fault's burst of work is not the others'.
+    return together([partial(run_fault, stage, f, ids, settle, STRIKE_AT + STAGGER * k)
+                     for k, (f, ids) in enumerate(plan)])
+
+
+def together(runs: Sequence[Callable[[], T]]) -> list[T]:
+    """Call every one of ``runs`` at once, each in a thread of its own; their results in
+    order, or the first failure raised once every thread ended."""
+    results: list[T | None] = [None] * len(runs)
     failures: list[BaseException] = []
 
-    def one(k: int, fault: Fault, ids: Sequence[int]) -> None:
-        try:  # fleets run together strike apart: a fault's own load is not the others'
-            rows[k] = run_fault(stage, fault, ids, settle, STRIKE_AT + STAGGER * k)
+    def one(k: int) -> None:
+        try:
+            results[k] = runs[k]()
         except BaseException as exc:  # raised in the caller, after every thread ended
             failures.append(exc)
 
-    threads = [threading.Thread(target=one, args=(k, f, ids), name=f"fault-{f.key}")
-               for k, (f, ids) in enumerate(plan)]
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(len(runs))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     if failures:
-        raise BenchmarkError(f"{len(failures)} fault runs failed; the first: {failures[0]}"
-                             ) from failures[0]
-    return [r for r in rows if r is not None]
+        raise BenchmarkError(f"{len(failures)} of {len(runs)} runs failed; the first: "
+                             f"{failures[0]}") from failures[0]
+    return [r for r in results if r is not None]
 
 
 @dataclass(frozen=True)
