@@ -181,8 +181,8 @@ class CallSpec:
     low_horizon: int = 0
     max_cost: int = field(init=False)
     single: BucketSpec | None = field(init=False)
-    low: CallSpec = field(init=False)
-    base: CallSpec = field(init=False)
+    low: CallSpec = field(init=False, repr=False)
+    base: CallSpec = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         caps = [max(b.limit, b.burst) for b in self.buckets]

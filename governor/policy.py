@@ -130,8 +130,14 @@ class Policy:
         relax_after: int = 3,
         headroom: float = 0.0,
         header_time: HeaderTime = "provider",
+        pacing: bool | None = None,
+        pace_until_h: float | None = None,
+        pace_burst: int | None = None,
+        lane_horizon: float | None = None,
+        low_share: float = 0.5,
     ) -> Policy:
-        """The policy of a resolved profile (provider, plan, reputation)."""
+        """The policy of a resolved profile (provider, plan, reputation); ``pacing`` and
+        ``pace_until_h`` default to the profile's."""
         quota = resolved.quota
         if quota is not None and quota_reserve:
             try:
@@ -150,6 +156,11 @@ class Policy:
             relax_after=relax_after,
             headroom=headroom,
             header_time=header_time,
+            pacing=resolved.pacing if pacing is None else pacing,
+            pace_until_h=resolved.pace_until_h if pace_until_h is None else pace_until_h,
+            pace_burst=pace_burst,
+            lane_horizon=lane_horizon,
+            low_share=low_share,
         )
 
     @classmethod
