@@ -89,7 +89,7 @@ class QuotaRule(_Model):
     counts_failed: bool = True
     shared_by: str = "account"
     pacing: bool = False
-    pace_until_hour: float = Field(24.0, gt=0, le=24)
+    pace_until_hour: Annotated[float, Field(gt=0, le=24)] = 24.0
     note: str = ""
 
 
