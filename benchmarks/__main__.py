@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import memory, model, planner, provider, redis, truth
+from benchmarks import memory, model, pacing, planner, provider, redis, truth
 from benchmarks.harness import Options, Report
 
 __all__ = ["RESULTS_DIR", "SUITES", "main"]
@@ -24,6 +24,7 @@ Suite = Callable[[Options], Report]
 SUITES: dict[str, Suite] = {
     "memory": memory.run,
     "model": model.run,
+    "pacing": pacing.run,
     "planner": planner.run,
     "provider": provider.run,
     "redis": redis.run,
