@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.harness import BenchmarkError, Check, Options, Report, Target, write_results
+from benchmarks.harness import Check, Options, Report, Target, write_results
 from governor.embedded import start_server
 from governor.mock.server import MockServer
 from governor.profile import builtin_profiles
