@@ -52,9 +52,11 @@ class Decision(NamedTuple):
         account); reconcile counts the calls granted after a response's own call from it.
         -1 for a call that spends no quota, and meaningless on a degraded decision.
     ``too_deep``
-        A denial of a normal or low call whose lane may not book this far ahead (see *Lanes*
-        in :mod:`governor.engine`): nothing was spent, and ``wait_s`` says when to decide
-        again (a blocking ``acquire`` sleeps that long and does, within its timeout).
+        A denial of a normal or low call whose lane may not book this far ahead, or whose
+        slot on the pace line lies more than an emission interval past the one its buckets
+        give it (see *Lanes* and *Pacing* in :mod:`governor.engine`): nothing was spent, and
+        ``wait_s`` says when to decide again (a blocking ``acquire`` sleeps that long and
+        does, within its timeout).
 
     The engine builds it directly (one small immutable object per decision): the raw fields
     are integer microseconds on the deciding clock (``now_us``, ``wait_us``, ``reset_us``), and

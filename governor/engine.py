@@ -61,8 +61,13 @@ Pacing (``QuotaSpec.pace_end_us`` > 0; off by default)
     granted by ``t`` number at most ``S * (t - T0) / (Te - T0) + max(B, cost)``: the day's
     line plus the burst allowance. Past ``Te`` the line is flat at ``S``. High-priority
     calls bypass the pace (their spend still counts in ``used``, so normal calls slow down
-    after them). A ``pace_us`` of a later day (a call booked past midnight) tells nothing
-    about this day: the line is then taken at the day's own straight line for ``used``.
+    after them). A normal call the pace holds is booked only if its slot on the line lies
+    within one emission interval (of its widest bucket) of the slot its buckets give it:
+    booked further on, it would move the buckets' ``tat`` there and hold every later call,
+    high ones too, until then. Otherwise it is denied ``too_deep`` (see *Lanes*) with the
+    wait until its slot comes within that interval of now. A ``pace_us`` of a later day (a
+    call booked past midnight) tells nothing about this day: the line is then taken at the
+    day's own straight line for ``used``.
 
 Lanes (``CallSpec.horizon`` > 0; off by default)
     How far ahead a call may book. A high-priority call books wherever its slot is. A normal
@@ -72,14 +77,16 @@ Lanes (``CallSpec.horizon`` > 0; off by default)
     nothing, and its ``wait`` says when to decide again (when its slot would come within the
     horizon, and never sooner than one emission interval). So the queue booked ahead of a
     bucket stays within about one horizon, and a high-priority call that arrives at a
-    saturated fleet waits about that long, not behind every reservation.
+    saturated fleet waits about that long, not behind every reservation. The pace bounds
+    how far ahead a held call books in the same way, lanes or not (see *Pacing*).
 
 What a denial returns
     A call is denied, and nothing at all changes, when the quota of the grant day cannot take
     ``cost`` more (scope ``"quota"``; its wait runs to that day's end, when the quota resets),
     or else when ``grant - now > max_wait_us`` (scope: the one that set the grant time;
     ``"pace"`` when the pace line did, its wait running until the line allows the call), or
-    else when the lane may not book that far ahead (``too_deep``, see *Lanes*). A normal call
+    else when the lane or the pace may not book that far ahead (``too_deep``, see *Lanes*;
+    its wait says when to decide again, never sooner than one emission interval). A normal call
     may spend the quota up to ``limit - reserve``; a high-priority call up to ``limit``. A
     grant more than a day ahead is refused (it could be charged to no day).
 
@@ -116,6 +123,8 @@ __all__ = [
     "QuotaState",
     "apply",
     "decide",
+    "pace_anchor",
+    "pace_slot",
     "refund",
 ]
 
@@ -260,15 +269,23 @@ def _mul_ceil(k: int, span: int, left: int) -> int:
     return k * whole - (-(k * rest) // left)
 
 
-def _pace(q: QuotaSpec, pace_us: int, t0: int, used: int, cost: int, g0: int) -> tuple[int, int]:
+def pace_anchor(q: QuotaSpec, pace_us: int, t0: int, used: int, g0: int) -> int:
+    """Where the line of a call the other scopes let go at ``g0`` starts: ``max(pace_us, g0)``,
+    with a ``pace_us`` of a later day read as this day's straight line for ``used``."""
+    if pace_us >= t0 + q.day_us:
+        pace_us = t0 + _mul_ceil(used, q.pace_end_us, q.limit - q.reserve)
+    return pace_us if pace_us > g0 else g0
+
+
+def pace_slot(
+    q: QuotaSpec, pace_us: int, t0: int, used: int, cost: int, g0: int
+) -> tuple[int, int]:
     """(the instant the pace line lets a normal call of ``cost`` go, ``pace_us`` after it) on
     the day that starts at ``t0`` with ``used`` counted, for a call the other scopes let go at
     ``g0`` (see *Pacing*; ``used + cost`` is within ``limit - reserve``)."""
     cap = q.limit - q.reserve
     end = t0 + q.pace_end_us
-    if pace_us >= t0 + q.day_us:  # a later day's: this day's own straight line for ``used``
-        pace_us = t0 + _mul_ceil(used, q.pace_end_us, cap)
-    a = pace_us if pace_us > g0 else g0
+    a = pace_anchor(q, pace_us, t0, used, g0)
     if a >= end:  # the line is flat at the cap from its end on
         return g0, a
     span, left = end - a, cap - used
@@ -344,6 +361,8 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
     q_day = q_used = q_seq = q_reset = q_end = -1
     q_left = NO_LIMIT_US
     pace = -1  # the pace line's arrival time after the call (-1: not paced)
+    reach = NO_LIMIT_US  # how far ahead of now the call may be booked (see *Lanes*)
+    near = 0  # how near its slot a call denied as booked too far ahead comes back
     if q is not None and quota is not None:
         shift = quota.shift_us or 0
         today = (now_us - shift) // q.day_us
@@ -367,8 +386,10 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
                             quota_reset_us=q_reset)
         q_left = cap - used - cost
         if q.pace_end_us and not high_priority:
-            ready, pace = _pace(q, quota.pace_us, q_end - q.day_us, used, cost, grant)
+            ready, pace = pace_slot(q, quota.pace_us, q_end - q.day_us, used, cost, grant)
             if ready > grant:
+                if widest:  # booked further on, it would hold the buckets for high calls
+                    reach, near = grant - now_us + widest, widest
                 grant, scope, bound = ready, PACE, None
     wait = grant - now_us
     if wait > max_wait_us:
@@ -376,11 +397,13 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
                         quota_used=q_used, quota_seq=q_seq, quota_reset_us=q_reset)
     if spec.horizon and not high_priority and widest:
         horizon = widest * spec.horizon // 1000
-        if wait > horizon:  # the lane may not book this far ahead: decide again later
-            later = wait - horizon
-            return Decision(False, now_us, later if later > widest else widest, scope, 0, grant,
-                            route=spec.route, cost=cost, quota_used=q_used, quota_seq=q_seq,
-                            quota_reset_us=q_reset, too_deep=True)
+        if horizon < reach:
+            reach = near = horizon
+    if wait > reach:  # the call may not book this far ahead: decide again nearer its slot
+        later = wait - near
+        return Decision(False, now_us, later if later > widest else widest, scope, 0, grant,
+                        route=spec.route, cost=cost, quota_used=q_used, quota_seq=q_seq,
+                        quota_reset_us=q_reset, too_deep=True)
     if q is not None and quota is not None:
         if quota.day == today and q_day == today:
             q_used += cost

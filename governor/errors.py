@@ -126,15 +126,16 @@ class WaitTooLong(LimitExceeded):
 
 
 class QueueTooDeep(WaitTooLong):
-    """A normal or low call's slot lies beyond what its lane may book ahead (a ``reserve``
-    with lanes on); a blocking ``acquire`` sleeps and decides again instead of raising."""
+    """A normal or low call's slot lies beyond what its lane, or the pace, lets it book
+    ahead (a ``reserve`` with lanes or pacing on); a blocking ``acquire`` sleeps and decides
+    again instead of raising."""
 
     def __init__(self, decision: Decision) -> None:
         LimitExceeded.__init__(
             self,
             decision,
-            f"{decision.route}: scope {decision.scope!r} is booked further ahead than this "
-            f"call's lane may book; nothing was spent. Decide again in {decision.wait_s:.3f}s "
+            f"{decision.route}: scope {decision.scope!r} lets this call go only further ahead "
+            f"than it may book; nothing was spent. Decide again in {decision.wait_s:.3f}s "
             "(acquire() does), or send it as priority='high'.",
         )
         self.timeout_s = 0.0

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from governor.engine import pace_anchor, pace_slot
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -97,28 +99,27 @@ def describe(snapshot: Snapshot, policy: Policy) -> dict[str, Any]:
 
 
 def _pace(policy: Policy, snapshot: Snapshot, t0: int, used: int) -> dict[str, Any] | None:
-    """Where the day stands against its pace line (None: no pacing)."""
+    """Where the day stands against its pace line (None: no pacing); the next normal call's
+    slot is the engine's own (:func:`~governor.engine.pace_slot`), for a call of cost 1."""
     q = policy.quota_spec
     if q is None or not q.pace_end_us:
         return None
     now, cap, span = snapshot.now_us, q.limit - q.reserve, q.pace_end_us
     end = t0 + span
     line = cap if now >= end else cap * (now - t0) // span
-    at = max(snapshot.quota_pace_us if snapshot.quota_pace_us < t0 + q.day_us else 0, now)
     left = max(cap - used, 0)
-    hour_us = q.day_us / 24
-    per_hour = left / ((end - at) / hour_us) if at < end else None
-    next_in = 0.0
-    if left and at < end:
-        interval = (end - at) / left
-        next_in = max(at + (1 - q.pace_burst) * interval - now, 0) / _US
+    at = pace_anchor(q, snapshot.quota_pace_us, t0, used, now)
+    per_hour = left / ((end - at) / (q.day_us / 24)) if at < end else None
+    next_in = None
+    if left:
+        next_in = max(pace_slot(q, snapshot.quota_pace_us, t0, used, 1, now)[0] - now, 0) / _US
     return {
         "line": line,
         "used": used,
         "ahead": used - line,
         "ahead_pct": round(100 * (used - line) / cap, 2),
         "per_hour": None if per_hour is None else round(per_hour, 1),
-        "next_normal_in_s": next_in if left else None,
+        "next_normal_in_s": next_in,
         "ends_in_s": max(end - now, 0) / _US,
         "burst": q.pace_burst,
     }

@@ -47,8 +47,8 @@
 -- ARGV[19+3n+3i]  bucket i: limit (tokens per period; only sizes the TTL)
 --
 -- Reply: one string of integers separated by spaces (cheaper to read than an array):
---   allowed (1 = allowed, 0 = denied, 2 = denied: the lane may not book this far ahead, decide
---   again after wait_us), now_us, wait_us, scope, remaining, reset_us, quota_day, quota_used,
+--   allowed (1 = allowed, 0 = denied, 2 = denied: the lane or the pace may not book this far
+--   ahead, decide again after wait_us), now_us, wait_us, scope, remaining, reset_us, quota_day, quota_used,
 --   quota_seq, quota_reset, mark_1..mark_n, prior_1..prior_n
 --   scope: i >= 1 = bucket i, -1 = the account pause, -2 = the quota, -3 = the pace line,
 --   0 = none (no scopes).
@@ -309,6 +309,8 @@ end
 local q_day, q_left, q_used, q_seq, q_reset, q_end = -1, NO_LIMIT, -1, -1, -1, -1
 local day, used_day, used_next_day, shift
 local pace = -1 -- the pace line's arrival time after the call (-1: not paced)
+local reach = NO_LIMIT -- how far ahead of now the call may be booked (governor.engine, "Lanes")
+local near = 0 -- how near its slot a call denied as booked too far ahead comes back
 if day_us > 0 then
   day, used_day, used_next_day = tonumber(state[2] or 0), tonumber(state[3] or 0),
     tonumber(state[4] or 0)
@@ -367,6 +369,9 @@ if day_us > 0 then
       end
       pace = a + mul_ceil(cost, span, left)
       if ready > grant then
+        if widest > 0 then -- booked further on, it would hold the buckets for high calls
+          reach, near = grant - now + widest, widest
+        end
         grant, scope, bound = ready, -3, 0
       end
     end
@@ -386,14 +391,17 @@ if wait > max_wait then
 end
 local horizon = tonumber(ARGV[11])
 if horizon > 0 and widest > 0 and ARGV[3] ~= '1' then
-  local reach = floordiv(widest * horizon, 1000)
-  if wait > reach then -- the lane may not book this far ahead: decide again later
-    local later = wait - reach
-    if later < widest then
-      later = widest
-    end
-    return fmt('2 %d %d %d 0 %d -1 %d %d %d', now, later, scope, grant, q_used, q_seq, q_reset)
+  horizon = floordiv(widest * horizon, 1000)
+  if horizon < reach then
+    reach, near = horizon, horizon
   end
+end
+if wait > reach then -- the call may not book this far ahead: decide again nearer its slot
+  local later = wait - near
+  if later < widest then
+    later = widest
+  end
+  return fmt('2 %d %d %d 0 %d -1 %d %d %d', now, later, scope, grant, q_used, q_seq, q_reset)
 end
 
 -- Allowed: spend, and keep the key alive as long as any of its state matters.

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from governor import DailyQuota, ManualClock, Policy, Rate, WaitTooLong
+from governor.errors import QueueTooDeep
 from governor.reconcile import Adjustment
 from governor.routing import Route
 from tests.conformance.conftest import Shell
@@ -32,8 +33,25 @@ def paced(quota: DailyQuota, **options: object) -> Policy:
 
 def test_a_backlog_is_spread_over_the_day(make: Make, clock: ManualClock) -> None:
     gov = make(paced(DailyQuota(24)))
-    waits = [gov.reserve("GET /x").wait_s for _ in range(4)]
-    assert waits == [0.0, HOUR, 2 * HOUR, 3 * HOUR]
+    sent = []
+    for _ in range(4):
+        gov.acquire("GET /x")
+        sent.append(clock.now_s() - DAY_START)
+    assert sent == [0.0, HOUR, 2 * HOUR, 3 * HOUR]
+    assert all(s >= 0.01 - 1e-9 for s in clock.slept_s)  # never polling faster than the bucket
+
+
+def test_a_normal_call_held_by_the_pace_does_not_hold_high_calls(
+    make: Make, clock: ManualClock
+) -> None:
+    gov = make(paced(DailyQuota(26, reserve=2)))
+    assert gov.try_acquire("GET /x").allowed
+    with pytest.raises(QueueTooDeep) as info:  # not booked an hour ahead in the bucket
+        gov.reserve("GET /x")
+    assert info.value.decision.scope == "pace"
+    assert info.value.decision.wait_s == pytest.approx(HOUR - 0.01)  # an interval before
+    clock.advance(1)
+    assert gov.reserve("GET /x", priority="high").wait_s == 0.0  # a password reset goes now
 
 
 def test_a_call_the_line_holds_back_says_pace_and_how_long(
@@ -78,7 +96,7 @@ def test_the_line_follows_the_providers_count(make: Make, clock: ManualClock) ->
     if inspect.isawaitable(applied) and gov.loop is not None:
         gov.loop.run_until_complete(applied)
     assert gov.reserve("GET /x").wait_s == 0.0
-    assert gov.reserve("GET /x").wait_s == 3 * HOUR  # the 6 left over the 18 hours to go
+    assert gov.try_acquire("GET /x").wait_s == 3 * HOUR  # the 6 left over the 18 hours to go
 
 
 def test_a_pace_until_an_hour_leaves_the_rest_of_the_day_unpaced(
@@ -86,6 +104,6 @@ def test_a_pace_until_an_hour_leaves_the_rest_of_the_day_unpaced(
 ) -> None:
     gov = make(paced(DailyQuota(24), pace_until_h=12.0))
     assert gov.reserve("GET /x").wait_s == 0.0
-    assert gov.reserve("GET /x").wait_s == HOUR / 2
+    assert gov.try_acquire("GET /x").wait_s == HOUR / 2
     clock.set(DAY_START + 13 * HOUR)
     assert all(gov.try_acquire("GET /x").allowed for _ in range(20))

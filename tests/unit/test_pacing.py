@@ -29,17 +29,43 @@ def paced(limit: int, reserve: int = 0, burst: int = 1, end_h: float = 24.0) -> 
     return CallSpec("r", (FAST,), quota)
 
 
+def blocking(spec: CallSpec, bucket: list[BucketState], quota: QuotaState, now: int,
+             high: bool = False) -> int:
+    """What a blocking ``acquire`` does: decide, sleep a ``too_deep`` wait and decide again;
+    the grant instant of the call (it then sleeps until it)."""
+    while True:
+        d = decide(spec, bucket, quota, 0, 1, high, now, NO_LIMIT_US)
+        if d.allowed:
+            return d.now_us + d.wait_us
+        assert d.too_deep, d
+        assert d.wait_us >= FAST.interval_us  # never polling faster than the interval
+        now += d.wait_us
+
+
 def test_a_backlog_at_the_day_start_is_spread_over_the_day() -> None:
     spec, quota, bucket = paced(24), QuotaState(), [BucketState()]
-    grants = []
+    grants, now = [], T0
     for _ in range(24):
-        d = decide(spec, bucket, quota, 0, 1, False, T0, NO_LIMIT_US)
-        assert d.allowed
-        grants.append(d.now_us + d.wait_us)
+        now = blocking(spec, bucket, quota, now)
+        grants.append(now)
     assert grants[0] == T0  # the burst allowance: one call at once
     assert [g - T0 for g in grants[1:4]] == [3600 * S, 7200 * S, 10800 * S]  # one an hour
     assert grants[-1] == T0 + 23 * 3600 * S
     assert decide(spec, bucket, quota, 0, 1, False, T0, 0).scope == "quota"  # the day is spent
+
+
+def test_a_call_the_pace_holds_is_not_booked_far_ahead_of_its_buckets() -> None:
+    spec, quota, bucket = paced(24, reserve=2), QuotaState(), [BucketState()]
+    assert decide(spec, bucket, quota, 0, 1, False, T0, NO_LIMIT_US).allowed
+    held = decide(spec, bucket, quota, 0, 1, False, T0, NO_LIMIT_US)  # a blocking worker
+    assert (held.allowed, held.too_deep, held.scope) == (False, True, PACE)
+    slot = T0 + -(-DAY // 22)  # 22 normal calls a day, the 21 left after the first's slot
+    assert held.now_us + held.wait_us == slot - FAST.interval_us  # come back an interval before
+    assert (quota.used, quota.pace_us, bucket[0].tat_us) == (1, T0 + -(-DAY // 22),
+                                                             T0 + FAST.interval_us)
+    # so a password reset a second later goes at once, not after the booked hour
+    high = decide(spec, bucket, quota, 0, 1, True, T0 + S, NO_LIMIT_US)
+    assert (high.allowed, high.wait_us) == (True, 0)
 
 
 def test_a_call_the_line_holds_back_is_denied_with_scope_pace_and_the_wait() -> None:
@@ -54,9 +80,8 @@ def test_a_call_the_line_holds_back_is_denied_with_scope_pace_and_the_wait() -> 
 def test_spend_that_fell_behind_is_spread_over_the_rest_not_caught_up() -> None:
     spec, quota, bucket = paced(24), QuotaState(), [BucketState()]
     noon = T0 + 12 * 3600 * S
-    waits = [decide(spec, bucket, quota, 0, 1, False, noon, NO_LIMIT_US).wait_us
-             for _ in range(3)]
-    assert waits == [0, 1800 * S, 3600 * S]  # 24 calls in 12 hours: one every 30 minutes
+    grants = [blocking(spec, bucket, quota, noon) for _ in range(3)]
+    assert [g - noon for g in grants] == [0, 1800 * S, 3600 * S]  # 24 in 12 h: one each 30 min
 
 
 def test_high_priority_bypasses_the_pace_and_normal_calls_slow_down_after_it() -> None:
@@ -64,11 +89,12 @@ def test_high_priority_bypasses_the_pace_and_normal_calls_slow_down_after_it() -
     assert decide(spec, bucket, quota, 0, 1, False, T0, 0).allowed
     for _ in range(12):
         assert decide(spec, bucket, quota, 0, 1, True, T0, NO_LIMIT_US).allowed
-    second = decide(spec, bucket, quota, 0, 1, False, T0, NO_LIMIT_US)
+    second = decide(spec, bucket, quota, 0, 1, False, T0, 0)
     assert (second.scope, second.wait_us) == (PACE, 3600 * S)  # its slot on the line holds
+    assert blocking(spec, bucket, quota, T0) == T0 + 3600 * S
     # 24 normal calls a day less the 13 spent leave 11 for the 23 hours after that slot
-    third = decide(spec, bucket, quota, 0, 1, False, T0, NO_LIMIT_US)
-    assert third.wait_us == 3600 * S + -(-(23 * 3600 * S) // 11)
+    third = decide(spec, bucket, quota, 0, 1, False, T0 + 3600 * S, 0)
+    assert third.wait_us == -(-(23 * 3600 * S) // 11)
 
 
 def test_the_providers_count_moves_the_line() -> None:
@@ -79,9 +105,10 @@ def test_the_providers_count_moves_the_line() -> None:
     d = decide(spec, bucket, quota, 0, 1, False, six, NO_LIMIT_US)
     assert d.allowed
     assert d.wait_us == 0  # behind the old line's anchor: the call goes, the line re-plans
-    nxt = decide(spec, bucket, quota, 0, 1, False, six, NO_LIMIT_US)
+    nxt = decide(spec, bucket, quota, 0, 1, False, six, 0)
     assert nxt.wait_us == 3 * 3600 * S  # the 6 left for the 18 hours to go: one every 3 hours
-    assert (nxt.scope, nxt.remaining) == (PACE, 4)  # a paced call reports the calls left
+    on_time = decide(spec, bucket, quota, 0, 1, False, six + nxt.wait_us - 1, NO_LIMIT_US)
+    assert (on_time.scope, on_time.remaining) == (PACE, 4)  # a paced call reports the calls left
 
 
 def test_past_the_pace_end_the_line_is_flat_at_the_cap() -> None:
@@ -98,7 +125,7 @@ def test_the_pace_day_is_the_quota_day_as_the_provider_states_it() -> None:
     apply(spec, bucket, quota, 0, Adjustment(now, quota_reset_us=stated_reset), now)
     assert quota.shift_us == 6 * 3600 * S
     assert decide(spec, bucket, quota, 0, 1, False, now, 0).allowed
-    d = decide(spec, bucket, quota, 0, 1, False, now, NO_LIMIT_US)
+    d = decide(spec, bucket, quota, 0, 1, False, now, 0)
     assert d.wait_us == 5 * 3600 * S // 24  # the 24 spread over the 5 hours to its 06:00
 
 
@@ -157,11 +184,14 @@ def test_a_paced_day_never_runs_ahead_of_its_line_nor_refuses_the_reserve(
             continue
         used_before = quota.used if quota.day == now // DAY else 0
         high = lane == "high"
+        slot = max(now, bucket[0].tat_us + (cost - 1) * FAST.interval_us)  # the bucket's
         d = decide(spec, bucket, quota, 0, cost, high, now, NO_LIMIT_US if high else max_wait)
         if high:  # a high call that may wait its turn is never refused while the reserve lasts
             assert d.allowed == (used_before + cost <= limit), (d, used_before)
         elif d.allowed:
             normal += [d.now_us + d.wait_us] * cost
+            # never booked far on the line: that would hold the bucket for high calls
+            assert d.now_us + d.wait_us <= slot + FAST.interval_us
     grants = sorted(normal)
     assert len(grants) <= cap  # never more than limit - reserve for normal traffic
     for n, g in enumerate(grants, 1):

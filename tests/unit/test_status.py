@@ -50,13 +50,12 @@ def test_describe_shows_where_a_paced_day_stands_against_its_line() -> None:
         "quota"]["pace"]["line"] == 0
     clock.advance(10 * 3600)  # 10:00, half the pace span: the line allows 500 by now
     for _ in range(3):
-        gov.reserve(EMAIL)
+        gov.acquire(EMAIL)  # sent 36 s apart (1,000 over 10 hours)
     pace = describe(gov.backend.snapshot(gov.account.key), policy)[  # type: ignore[attr-defined]
         "quota"]["pace"]
-    assert (pace["line"], pace["used"], pace["ahead"]) == (500, 3, -497)
-    assert pace["ends_in_s"] == 10 * 3600
-    # the 3 booked 36 s apart (1,000 over 10 hours); the 997 left from the last one on
-    assert pace["next_normal_in_s"] == pytest.approx(108.0)
+    assert (pace["line"], pace["used"], pace["ahead"]) == (501, 3, -498)  # at 10:01:12
+    assert pace["ends_in_s"] == 10 * 3600 - 72
+    assert pace["next_normal_in_s"] == pytest.approx(36.0)  # the 997 left from the last on
     assert pace["per_hour"] == pytest.approx(100.0)
     plain = describe(gov.backend.snapshot(gov.account.key),  # type: ignore[attr-defined]
                      Policy.from_profile(load_profile("mailersend").resolve("hobby")))
