@@ -24,6 +24,7 @@ rate sized so that the run is short and the pace, not the bucket, binds in ``lin
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import random
@@ -34,20 +35,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.harness import Check, Options, Report, Target, write_results
+from benchmarks.harness import BenchmarkError, Check, Options, Report, Target, write_results
 from governor.embedded import start_server
 from governor.mock.server import MockServer
 from governor.profile import builtin_profiles
 
 if TYPE_CHECKING:
-    from multiprocessing.queues import Queue
+    from multiprocessing.connection import Connection
 
 __all__ = ["LanesResult", "LineResult", "Setup", "lanes", "line", "profile_file", "run"]
 
 EMAIL = "POST /v1/email"
 PLAN = "paced_bench"
-LEAD_S = 8.0  # real seconds from the mock's start to its midnight (the workers start meanwhile)
-_MIDNIGHT_S = 1_767_225_600.0  # 2026-01-01T00:00:00Z, the mock's virtual midnight
+LEAD_S = 0.5  # real seconds from every worker being up to the fleet's start
+# A compressed day's pace interval is a few ms, of the order of a worker's wake-up lateness;
+# a burst of 2 lets a call that wakes late within one interval keep its slot on the line
+# (with 1, each such lateness is lost and the fleet trails the line by its share).
+PACE_BURST = 2
+MIN_DAY_SHARE = 0.6  # a fleet up later in the day than this waits for the next day
+_MIDNIGHT_S = 1_767_225_600.0  # 2026-01-01T00:00:00Z, a virtual midnight of the mock
+START_TIMEOUT_S = 180.0  # a busy 2-core machine spawning a fleet must not fail a start-up race
 
 
 def profile_file(directory: Path, quota: int, email_per_minute: int) -> Path:
@@ -72,10 +79,12 @@ class Setup:
     time_scale: float
     pacing: bool
     lane_horizon: float | None
+    pace_burst: int | None = None
 
 
-def _worker(setup: Setup, priority: str, until_mono: float, gap_s: float,
-            seed: int, out: Queue[Any], go_wall: float = 0.0) -> None:
+def _worker(setup: Setup, priority: str, gap_s: float, seed: int, conn: Connection) -> None:
+    """Build the governor and the client, say ``"ready"``, then wait for ``(go_wall,
+    until_mono)``: send from the first until the second, and hand the records back."""
     import httpx  # noqa: PLC0415 - in the spawned worker
 
     from governor.client import Governor  # noqa: PLC0415
@@ -87,13 +96,15 @@ def _worker(setup: Setup, priority: str, until_mono: float, gap_s: float,
     gov = Governor.from_settings(
         provider=setup.profile, plan=PLAN, redis_url=setup.redis_url, key_prefix=setup.prefix,
         time_scale=setup.time_scale, api_token=setup.token, pacing=setup.pacing,
-        lane_horizon=setup.lane_horizon,
+        lane_horizon=setup.lane_horizon, pace_burst=setup.pace_burst,
     )
     auth = {"Authorization": f"Bearer {setup.token}"}
     body = {"from": {"email": "pace@example.com"}, "to": [{"email": "u@example.com"}],
             "subject": "paced", "text": "Sent by the pacing benchmark."}
     try:
         with gov, httpx.Client(base_url=setup.mock_url, headers=auth, timeout=30.0) as client:
+            conn.send("ready")
+            go_wall, until_mono = conn.recv()
             time.sleep(max(go_wall - time.time(), 0))
             while time.monotonic() < until_mono:
                 if gap_s:
@@ -112,25 +123,44 @@ def _worker(setup: Setup, priority: str, until_mono: float, gap_s: float,
                 gov.observe(EMAIL, r.status_code, r.headers, decision=d)
                 records.append((asked, let_go, d.wait_us, d.scope))
     finally:
-        out.put({"priority": priority, "records": records, "statuses": statuses})
+        conn.send({"priority": priority, "records": records, "statuses": statuses})
 
 
-def _fleet(setup: Setup, roles: list[tuple[str, float]], until_mono: float,
-           go_wall: float = 0.0) -> list[Any]:
-    ctx = multiprocessing.get_context("spawn")
-    out: Queue[Any] = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(setup, p, until_mono, gap, i, out, go_wall),
-                         daemon=True) for i, (p, gap) in enumerate(roles)]
-    for p in procs:
-        p.start()
-    return [procs, out]
+class _Fleet:
+    """Spawned workers (one :func:`_worker` each), started and waited for until every one has
+    built its governor and client: a busy machine may take many seconds to spawn a fleet, and
+    a measured window that opens before a worker is up would measure without it."""
 
+    def __init__(self, setup: Setup, roles: list[tuple[str, float]]) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conns: list[Connection] = []
+        self.procs = []
+        for i, (priority, gap) in enumerate(roles):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_worker, args=(setup, priority, gap, i, child), daemon=True)
+            proc.start()
+            self.conns.append(parent)
+            self.procs.append(proc)
+        for i, conn in enumerate(self.conns):
+            said = conn.recv() if conn.poll(START_TIMEOUT_S) else None
+            if said != "ready":
+                raise BenchmarkError(f"pacing worker {i} said {said!r} instead of 'ready'")
 
-def _collect(procs: list[Any], out: Queue[Any], until_mono: float) -> list[dict[str, Any]]:
-    results = [out.get(timeout=max(until_mono - time.monotonic(), 0) + 120) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
-    return results
+    def go(self, go_wall: float, until_mono: float) -> None:
+        """Every worker sends from ``go_wall`` (epoch s) until ``until_mono`` (monotonic s)."""
+        for conn in self.conns:
+            conn.send((go_wall, until_mono))
+
+    def collect(self, until_mono: float) -> list[dict[str, Any]]:
+        """Each worker's records, once the run has ended."""
+        results = []
+        for i, conn in enumerate(self.conns):
+            if not conn.poll(max(until_mono - time.monotonic(), 0) + 120):
+                raise BenchmarkError(f"pacing worker {i} sent no records")
+            results.append(conn.recv())
+        for p in self.procs:
+            p.join(timeout=30)
+        return results
 
 
 @dataclass(frozen=True)
@@ -153,43 +183,51 @@ class LineResult:
         return 100 * abs(self.end_count - self.spendable) / self.spendable
 
 
-def line(day_s: float, quota: int, email_per_minute: int, workers: int = 4) -> LineResult:
-    """The ``line`` run (see the module doc)."""
+def line(day_s: float, quota: int, email_per_minute: int, workers: int = 4,
+         redis_url: str | None = None) -> LineResult:
+    """The ``line`` run (see the module doc); on the server at ``redis_url`` if given (a key
+    prefix of its own), else on a private one."""
     time_scale = day_s / 1440
     hour_s = day_s / 24
-    with tempfile.TemporaryDirectory() as tmp:
+    speed = 60 / time_scale
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         profile = profile_file(Path(tmp), quota, email_per_minute)
-        server = start_server()
-        # The provider's day starts LEAD_S real seconds after the mock does (time for the
-        # workers to start); the governor learns that day from the replies' quota reset.
-        speed = 60 / time_scale
+        if redis_url is None:
+            server = start_server()
+            stack.callback(server.stop)
+            redis_url = server.url
+        # The governor's quota days are its scaled ones (multiples of ``day_s`` real seconds
+        # since the epoch); a clock aligned to them would be past the year 9999 at this speed
+        # (its Date header is then too far off to trust), so the mock's clock is set to the
+        # same time of day instead: both agree on when the day ends.
+        real_day = time.time() // day_s * day_s
         mock = MockServer(str(profile), time_scale=time_scale,
-                          start_s=_MIDNIGHT_S - LEAD_S * speed).start()
-        try:
-            started = time.time()
-            token = "mlsn." + secrets.token_hex(32)
-            mock.admin.add_account("paced", token, plan=PLAN)
-            setup = Setup(str(profile), mock.url, server.url, "pace" + secrets.token_hex(4),
-                          token, time_scale, True, None)
-            first = started + LEAD_S  # the provider's midnight, real time
-            day_end = first + day_s
-            until = time.monotonic() + (day_end - time.time()) - hour_s / 20
-            procs, out = _fleet(setup, [("normal", 0.0)] * workers, until, first + 0.05)
-            begin = 0
-            samples = []
-            t = first + hour_s
-            while t < day_end - hour_s / 10:
-                time.sleep(max(t - time.time(), 0))
-                count, at = mock.admin.account("paced")["quota_used"], time.time()
-                line_at = begin + (quota - begin) * (at - first) / (day_end - first)
-                samples.append((round((at - first) / hour_s, 2), count, line_at))
-                t += hour_s
-            results = _collect(procs, out, until)
-            time.sleep(max(day_end - hour_s / 40 - time.time(), 0))
-            end_count = mock.admin.account("paced")["quota_used"]
-        finally:
-            mock.stop()
-            server.stop()
+                          start_s=_MIDNIGHT_S + (time.time() - real_day - 1) * speed).start()
+        stack.callback(mock.stop)
+        clock = mock.admin.clock()
+        mock.admin.jump(to=_MIDNIGHT_S + (clock["real_now_s"] - real_day) * speed)
+        token = "mlsn." + secrets.token_hex(32)
+        mock.admin.add_account("paced", token, plan=PLAN)
+        setup = Setup(str(profile), mock.url, redis_url, "pace" + secrets.token_hex(4),
+                      token, time_scale, True, None, PACE_BURST)
+        fleet = _Fleet(setup, [("normal", 0.0)] * workers)
+        first = time.time() + LEAD_S
+        day_end = (first // day_s + 1) * day_s
+        if day_end - first < day_s * MIN_DAY_SHARE:  # too little left of this day: the next
+            first, day_end = day_end + LEAD_S, day_end + day_s
+        until = time.monotonic() + (day_end - time.time()) - hour_s / 20
+        fleet.go(first, until)
+        samples = []
+        t = first + hour_s
+        while t < day_end - hour_s / 10:
+            time.sleep(max(t - time.time(), 0))
+            count, at = mock.admin.account("paced")["quota_used"], time.time()
+            line_at = quota * (at - first) / (day_end - first)  # from none spent at the start
+            samples.append((round(24 - (day_end - at) / hour_s, 2), count, line_at))
+            t += hour_s
+        results = fleet.collect(until)
+        time.sleep(max(day_end - hour_s / 40 - time.time(), 0))
+        end_count = mock.admin.account("paced")["quota_used"]
     statuses: dict[int, int] = {}
     for r in results:
         for code, n in r["statuses"].items():
@@ -218,26 +256,27 @@ class LanesResult:
         return self.sent * self.interval_s / self.seconds
 
 
-def lanes(seconds: float, email_per_minute: int, low_workers: int = 6) -> LanesResult:
-    """The ``lanes`` run (see the module doc): real time (time scale 60)."""
+def lanes(seconds: float, email_per_minute: int, low_workers: int = 6,
+          redis_url: str | None = None) -> LanesResult:
+    """The ``lanes`` run (see the module doc): real time (time scale 60); on the server at
+    ``redis_url`` if given (a key prefix of its own), else on a private one."""
     interval_s = 60 / email_per_minute
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         profile = profile_file(Path(tmp), 10_000_000, email_per_minute)
-        server = start_server()
-        mock = MockServer(str(profile)).start()
-        try:
-            token = "mlsn." + secrets.token_hex(32)
-            mock.admin.add_account("lanes", token, plan=PLAN)
-            setup = Setup(str(profile), mock.url, server.url, "lane" + secrets.token_hex(4),
-                          token, 60.0, False, 1.0)
-            warm = 10.0  # spawned interpreters start (a busy machine); the clock starts after
-            until = time.monotonic() + warm + seconds
-            roles = [("low", 0.0)] * low_workers + [("high", 8 * interval_s)]
-            procs, out = _fleet(setup, roles, until)
-            results = _collect(procs, out, until)
-        finally:
-            mock.stop()
-            server.stop()
+        if redis_url is None:
+            server = start_server()
+            stack.callback(server.stop)
+            redis_url = server.url
+        mock = stack.enter_context(MockServer(str(profile)).start())
+        token = "mlsn." + secrets.token_hex(32)
+        mock.admin.add_account("lanes", token, plan=PLAN)
+        setup = Setup(str(profile), mock.url, redis_url, "lane" + secrets.token_hex(4),
+                      token, 60.0, False, 1.0)
+        fleet = _Fleet(setup, [("low", 0.0)] * low_workers + [("high", 8 * interval_s)])
+        warm = 1.0  # the low lane fills the bucket's queue before the window opens
+        until = time.monotonic() + warm + seconds
+        fleet.go(time.time(), until)
+        results = fleet.collect(until)
     start = until - seconds
     high = [let_go - asked for r in results if r["priority"] == "high"
             for asked, let_go, _, _ in r["records"] if asked >= start]
@@ -255,7 +294,7 @@ def _check(text: str, got: float, bound: float, unit: str, passed: bool) -> Chec
 
 def run(options: Options) -> Report:
     """Both runs; writes ``pacing.md`` into ``options.out_dir`` if set."""
-    day_s, quota, rate = (24.0, 1200, 6000) if options.quick else (240.0, 12_000, 6000)
+    day_s, quota, rate = (24.0, 2400, 6000) if options.quick else (240.0, 12_000, 6000)
     lane_s, lane_rate = (6.0, 600) if options.quick else (60.0, 600)
     paced = line(day_s, quota, rate)
     laned = lanes(lane_s, lane_rate)
