@@ -331,7 +331,8 @@ def run(options: Options) -> Report:
         *(f"- {'PASS' if c.passed else 'FAIL'}  {c.target.text}: {c.ratio:.2f} {c.reference}"
           for c in checks),
         "",
-        f"## A paced day: {quota:,} a day, a day of {day_s:g} s, 4 workers with a backlog",
+        f"## A paced day: {quota:,} a day, a day of {day_s:g} s, 4 workers with a backlog "
+        f"(a pace burst of {PACE_BURST})",
         "",
         f"Email bucket {rate}/minute (the backlog could spend the day in "
         f"{quota / (rate / 60 / (day_s / 1440)) / day_s * 24:.1f} provider hours); replies: "
