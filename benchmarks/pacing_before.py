@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from governor.backends.redis import RedisBackend
-from governor.backends.scripts import Calls, Plan, Script, Target, _bulk, _int
+from governor.backends.scripts import Calls, Plan, Script, Target, _bulk, _int, bucket_args
 from governor.engine import PACE, PAUSE, QUOTA
 from governor.keys import account_key
 
@@ -53,12 +53,7 @@ class _BeforePlan(Plan):
         self.head = script.head(self.key, 15 + 6 * len(spec.buckets))
         q = spec.quota
         static = [_int(q.day_us), _int(q.limit), _int(q.reserve)] if q else [_int(0)] * 3
-        static += _FIELDS
-        for b in spec.buckets:
-            name = b.name.encode()
-            static += [_bulk(name + b".tat"), _bulk(name + b".pause"), _bulk(name + b".interval")]
-        for b in spec.buckets:
-            static += [_int(b.interval_us), _int(b.burst), _int(b.limit)]
+        static += [*_FIELDS, *bucket_args(spec)]
         self.tail = b"".join(static)
         self.scopes = (PACE, QUOTA, PAUSE, "", *(b.name for b in spec.buckets))
         self.index = {b.name: i for i, b in enumerate(spec.buckets, 1)}

@@ -51,6 +51,7 @@ __all__ = [
     "Stage",
     "Target",
     "acl_rules",
+    "bucket_args",
     "failure",
     "slot_moving",
 ]
@@ -145,16 +146,23 @@ class Plan(Target):
             [_int(q.day_us), _int(q.limit), _int(q.reserve), _int(q.pace_end_us),
              _int(q.pace_burst)] if q else [_ZERO] * 5
         )
-        static += [_int(spec.horizon), *_FIELDS]
-        for b in spec.buckets:
-            name = b.name.encode()
-            static += [_bulk(name + b".tat"), _bulk(name + b".pause"), _bulk(name + b".interval")]
-        for b in spec.buckets:
-            static += [_int(b.interval_us), _int(b.burst), _int(b.limit)]
+        static += [_int(spec.horizon), *_FIELDS, *bucket_args(spec)]
         self.tail = b"".join(static)
         # Reply scope codes -3, -2, -1, 0, 1..n index this tuple after adding 3.
         self.scopes = (PACE, QUOTA, PAUSE, "", *(b.name for b in spec.buckets))
         self.index = {b.name: i for i, b in enumerate(spec.buckets, 1)}
+
+
+def bucket_args(spec: CallSpec) -> list[bytes]:
+    """The encoded per-bucket arguments of acquire.lua: every bucket's field names, then every
+    bucket's interval, burst and limit."""
+    args: list[bytes] = []
+    for b in spec.buckets:
+        name = b.name.encode()
+        args += [_bulk(name + b".tat"), _bulk(name + b".pause"), _bulk(name + b".interval")]
+    for b in spec.buckets:
+        args += [_int(b.interval_us), _int(b.burst), _int(b.limit)]
+    return args
 
 
 def _adjustment(plan: Plan, adj: Adjustment) -> bytes:

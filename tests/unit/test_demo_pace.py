@@ -3,6 +3,8 @@ no server, no sleeping."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from governor.demo.pace import PaceStart, pace_event
 from governor.demo.tally import Tally
 from governor.demo.worker import Sent
@@ -24,7 +26,7 @@ def tally(low_every_s: float, low: int, high_waits: list[float]) -> Tally:
     return t
 
 
-def event(t: Tally) -> dict[str, object]:
+def event(t: Tally) -> dict[str, Any]:
     return pace_event(LINE, t, 0, 5, SCALE, SCALE / 120)
 
 
