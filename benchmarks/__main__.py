@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import faults, memory, model, planner, provider, redis, truth
+from benchmarks import faults, memory, model, pacing, planner, provider, redis, truth
 from benchmarks.harness import Options, Report
 
 __all__ = ["RESULTS_DIR", "SUITES", "main"]
@@ -25,6 +25,7 @@ SUITES: dict[str, Suite] = {
     "faults": faults.run,
     "memory": memory.run,
     "model": model.run,
+    "pacing": pacing.run,
     "planner": planner.run,
     "provider": provider.run,
     "redis": redis.run,

@@ -111,11 +111,13 @@ NOTES = (
 )
 
 
-def mailersend_policy() -> Policy:
-    """The MailerSend enterprise profile's routes with every rate and the quota made huge."""
+def mailersend_policy(*, pacing: bool = False, lane_horizon: float | None = None) -> Policy:
+    """The MailerSend enterprise profile's routes with every rate and the quota made huge
+    (``pacing`` and ``lane_horizon``: the day paced, lanes on; every call still allowed)."""
     resolved = load_profile("mailersend").resolve("enterprise")
     buckets = dict.fromkeys(resolved.buckets, HUGE_RATE)
-    policy = Policy(buckets, resolved.routes, HUGE_QUOTA, name="mailersend:huge")
+    policy = Policy(buckets, resolved.routes, HUGE_QUOTA, name="mailersend:huge",
+                    pacing=pacing, lane_horizon=lane_horizon)
     expected = {"POST /v1/email": ["email"], "GET /v1/activity/x": ["activity", "general"]}
     for route, want in expected.items():
         spec = policy.spec(route)

@@ -53,6 +53,7 @@ from benchmarks.harness import (
     write_results,
 )
 from benchmarks.memory import HUGE, HUGE_RATE, LIMIT_TEXT, mailersend_policy
+from benchmarks.pacing_before import BEFORE, before_backend, before_script
 from governor import AsyncGovernor, AsyncRedisBackend, Governor, Policy, RedisBackend
 from governor.embedded import start_server
 
@@ -67,6 +68,9 @@ __all__ = ["BASELINE", "CANDIDATES", "PEERS", "TARGETS", "Work", "run"]
 BARE = "bare EVALSHA"
 SINGLE = "governor try_acquire (1 bucket)"
 EMAIL = "governor POST /v1/email"
+EMAIL_BEFORE = "governor POST /v1/email, before #16"
+EMAIL_PACED = "governor POST /v1/email, paced"
+EMAIL_LANES = "governor POST /v1/email, paced + lanes"
 ACTIVITY = "governor GET /v1/activity/x"
 ASYNC_BARE = "async bare EVALSHA"
 ASYNC_SINGLE = "governor async try_acquire"
@@ -79,13 +83,20 @@ PEERS = (
     "throttled-py: GCRA",
     "throttled-py: token bucket",
 )
-CANDIDATES = (BARE, SINGLE, EMAIL, ACTIVITY, ASYNC_BARE, ASYNC_SINGLE, *PEERS)
+CANDIDATES = (BARE, SINGLE, EMAIL_BEFORE, EMAIL, EMAIL_PACED, EMAIL_LANES, ACTIVITY, ASYNC_BARE,
+              ASYNC_SINGLE, *PEERS)
 BASELINE = BARE
 TARGETS = (
     Target("governor single bucket within 15% of bare EVALSHA", SINGLE, (BARE,), 0.85),
     Target("governor single bucket ahead of every peer", SINGLE, PEERS, 1.0),
     Target("governor POST /v1/email (bucket + quota) ahead of every peer", EMAIL, PEERS, 1.0),
     Target("governor async within 15% of async bare EVALSHA", ASYNC_SINGLE, (ASYNC_BARE,), 0.85),
+    Target("governor POST /v1/email, pacing off, within 5% of bare EVALSHA", EMAIL, (BARE,),
+           0.95),
+    Target("governor POST /v1/email, paced, within 10% of bare EVALSHA", EMAIL_PACED, (BARE,),
+           0.9),
+    Target("governor POST /v1/email, paced + lanes, within 10% of bare EVALSHA", EMAIL_LANES,
+           (BARE,), 0.9),
 )
 
 FULL, QUICK = (5_000, 7), (100, 2)
@@ -161,11 +172,22 @@ class _Suite:
     def sync_candidates(self) -> list[Candidate]:
         single = Policy.of({"api": HUGE_RATE})
         mailersend = mailersend_policy()
+        paced = mailersend_policy(pacing=True)
+        lanes = mailersend_policy(pacing=True, lane_horizon=1.0)
         bare = partial(self.client.evalsha, self.sha, 0)
+        before = before_script()
+        olds = [] if before is None else [self._governor(
+            EMAIL_BEFORE, mailersend, "POST /v1/email",
+            f"email + quota, acquire.lua of {BEFORE[:7]}",
+            lambda prefix: before_backend(self.url, prefix, before))]
         return [
             Candidate(BARE, lambda: bare, "`return 1`, redis-py", expect=lambda r: r == 1),
             self._governor(SINGLE, single, None, "1 bucket"),
+            *olds,
             self._governor(EMAIL, mailersend, "POST /v1/email", "email + quota"),
+            self._governor(EMAIL_PACED, paced, "POST /v1/email", "email + paced quota"),
+            self._governor(EMAIL_LANES, lanes, "POST /v1/email",
+                           "email + paced quota, lane horizon 1 interval"),
             self._governor(
                 ACTIVITY, mailersend, "GET /v1/activity/x", "activity + general + quota"
             ),
@@ -211,9 +233,19 @@ class _Suite:
 
         return Candidate(cand.name, setup, cand.note)
 
-    def _governor(self, name: str, policy: Policy, route: str | None, note: str) -> Candidate:
+    def _governor(
+        self,
+        name: str,
+        policy: Policy,
+        route: str | None,
+        note: str,
+        backend: Callable[[str], RedisBackend] | None = None,
+    ) -> Candidate:
         def setup() -> Op:
-            gov = Governor(policy, RedisBackend.from_url(self.url, prefix=_fresh()))
+            prefix = _fresh()
+            made = RedisBackend.from_url(self.url, prefix=prefix) if backend is None else (
+                backend(prefix))
+            gov = Governor(policy, made)
             self.hold(name, gov.close)
             return gov.try_acquire if route is None else partial(gov.try_acquire, route)
 

@@ -69,6 +69,8 @@ class AsyncGovernor:
             cost = 1  # 1.0 and True mean one call, as an int
         else:
             spec = core.spec(route, cost)
+        if priority == "low":
+            spec = spec.low
         adjustment = core.take_pending(spec) if core.pending else None
         high = HIGH.get(priority)
         if high is None:

@@ -17,8 +17,12 @@ interleaved in one queue that ``W`` workers drain, each call taking a latency ``
   spread real latencies have), or, with a spread, the fewest workers whose queueing throughput
   comes within 0.5% of the rate, if that is more: past it more workers only queue, so the
   table of :func:`sweep` never shows more workers doing measurably better.
-* The daily quota (calls, failed ones too, reset 00:00 UTC) is spent at that pace; when it runs
-  out the job waits for the next UTC midnight. Calendar days count the UTC dates calls go on.
+* The daily quota (calls, failed ones too, reset 00:00 UTC; the limit less the priority
+  reserve, which normal calls may not spend) is spent at that pace; when it runs out the job
+  waits for the next UTC midnight. With pacing on, a job faster than the pace line follows it
+  instead, spending each day's quota as the line ends (:mod:`governor.drain`). What the
+  reserve costs: the drain time with it less the drain time without it. Calendar days count
+  the UTC dates calls go on.
 * Redis: one EVALSHA per call, plus at most about 0.1 per call for reconcile writes.
 
 Not modelled: a bucket's initial burst (at most ``burst - 1`` calls early), learned limits,
@@ -33,6 +37,8 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
+
+from governor.drain import drain
 
 if TYPE_CHECKING:
     import random
@@ -166,6 +172,10 @@ class CapacityPlan:
     ``binding`` is the bucket whose rate caps throughput, or ``"workers"`` when ``W / L`` is
     lower. ``sending_s`` is time spent sending; ``drain_s`` adds the waits for quota resets.
     ``quota_runs_out_at`` is the first time the daily quota stops the job (``None``: never).
+    ``paced_until_h``: with pacing, the hour of the quota day at which its line ends (the job
+    then spends each day's quota along the line, see :mod:`governor.drain`); None without.
+    ``reserve_cost_s`` is how much longer the job drains for the ``quota_reserve`` calls a day
+    held back for high priority (0 when the quota never stops it).
     ``timeline`` holds (seconds since start, messages sent) corner points.
     """
 
@@ -191,7 +201,10 @@ class CapacityPlan:
     quota_used_at_start: int
     quota_runs_out_at: datetime | None
     redis_commands_per_s: tuple[float, float]
-    timeline: tuple[tuple[float, float], ...] = field(repr=False)
+    paced_until_h: float | None = None
+    quota_reserve: int = 0
+    reserve_cost_s: float = 0.0
+    timeline: tuple[tuple[float, float], ...] = field(default=(), repr=False)
 
     @property
     def quota_binds(self) -> bool:
@@ -269,11 +282,14 @@ def plan(
         binding = "workers"
     cap = None if quota_spec is None else quota_spec.limit - quota_spec.reserve
     day_s = DAY if quota_spec is None else quota_spec.day_us / _US
-    finish_s, runs_out_s, corners = _drain(
-        start.timestamp(), calls, rate_per_s, quota_share, cap, quota_used, day_s
-    )
-    per_call = workload.messages / calls
+    pace_s = 0.0 if quota_spec is None else quota_spec.pace_end_us / _US
     t0 = start.timestamp()
+    drained = drain(t0, calls, rate_per_s, quota_share, cap, quota_used, day_s, pace_s)
+    reserve = 0 if quota_spec is None else quota_spec.reserve
+    unreserved = drained if not reserve or quota_spec is None else drain(
+        t0, calls, rate_per_s, quota_share, quota_spec.limit, quota_used, day_s, pace_s)
+    finish_s, runs_out_s = drained.finish_s, drained.runs_out_s
+    per_call = workload.messages / calls
     days = math.floor((finish_s - 1e-6) / day_s) - math.floor(t0 / day_s) + 1
     return CapacityPlan(
         policy=policy.name,
@@ -290,7 +306,7 @@ def plan(
         calls_per_s=rate_per_s,
         messages_per_s=rate_per_s * per_call,
         useful_workers=max(useful, 1),
-        sending_s=calls / rate_per_s,
+        sending_s=drained.sending_s,
         drain_s=finish_s - t0,
         finish=utc_from_epoch(finish_s),
         days=max(days, 1),
@@ -298,7 +314,10 @@ def plan(
         quota_used_at_start=quota_used,
         quota_runs_out_at=None if runs_out_s is None else utc_from_epoch(runs_out_s),
         redis_commands_per_s=(rate_per_s, rate_per_s * (1 + RECONCILE_PER_CALL)),
-        timeline=tuple((t - t0, c * per_call) for t, c in corners),
+        paced_until_h=pace_s / day_s * 24 if pace_s and quota_share else None,
+        quota_reserve=reserve,
+        reserve_cost_s=finish_s - unreserved.finish_s,
+        timeline=tuple((t - t0, c * per_call) for t, c in drained.corners),
     )
 
 
@@ -331,39 +350,6 @@ def _phi(x: float) -> float:
 
 def utc_from_epoch(epoch_s: float) -> datetime:
     return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=epoch_s)
-
-
-def _drain(
-    t: float,
-    calls: float,
-    rate: float,
-    quota_share: float,
-    cap: int | None,
-    used: float,
-    day_s: float,
-) -> tuple[float, float | None, list[tuple[float, float]]]:
-    """Send ``calls`` at ``rate`` from ``t``; a quota day takes ``cap`` calls of the share that
-    counts. Returns the finish, the first time the quota ran out, and (time, calls) corners."""
-    done = 0.0
-    runs_out: float | None = None
-    corners = [(t, 0.0)]
-    counted = cap is not None and quota_share > 0
-    while calls - done > 1e-9:
-        day_end = (math.floor(t / day_s) + 1) * day_s
-        by_quota = (cap - used) / quota_share if cap is not None and counted else math.inf
-        n = min(calls - done, max(by_quota, 0.0), (day_end - t) * rate)
-        if n > 0:
-            t += n / rate
-            done += n
-            used += n * quota_share
-            corners.append((t, done))
-        if calls - done <= 1e-9:
-            break
-        if counted and by_quota - n <= 1e-9:  # the quota stopped the day, not the clock
-            runs_out = t if runs_out is None else runs_out
-            corners.append((day_end, done))
-        t, used = day_end, 0.0
-    return t, runs_out, corners
 
 
 def sweep(

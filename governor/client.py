@@ -81,6 +81,8 @@ class Governor:
             cost = 1  # 1.0 and True mean one call, as an int
         else:
             spec = core.spec(route, cost)
+        if priority == "low":
+            spec = spec.low
         adjustment = core.take_pending(spec) if core.pending else None
         high = HIGH.get(priority)
         if high is None:
@@ -100,7 +102,8 @@ class Governor:
     ) -> Reservation:
         """Book the earliest slot for the call and return at once; the caller waits until
         ``reservation.ready_at``. Raises :class:`~governor.errors.WaitTooLong` (spending nothing)
-        when the slot is further away than ``timeout_s``, or
+        when the slot is further away than ``timeout_s`` (its :class:`~governor.errors.
+        QueueTooDeep` when the call's lane or the pace may not book it that far ahead), or
         :class:`~governor.errors.QuotaExhausted`."""
         step = self._core.decide_step(route, cost, priority, timeout_s)
         decision = self.backend.decide(

@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Literal
 
 from governor.decision import Decision, Feedback, Reservation
 from governor.engine import NO_LIMIT_US, QUOTA, RESET_TOLERANCE_US, BucketSpec, CallSpec
-from governor.errors import CostTooLarge, LimitExceeded, QuotaExhausted, WaitTooLong
+from governor.errors import (
+    CostTooLarge,
+    LimitExceeded,
+    QueueTooDeep,
+    QuotaExhausted,
+    WaitTooLong,
+)
 from governor.headers import DateOffset, decode_time, parse_headers, scaled
 from governor.outcome import classify, quota_in_body
 from governor.reconcile import plan, split
@@ -35,8 +41,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Cancel", "Core", "Decide", "Priority", "Sleep", "Step"]
 
-Priority = Literal["normal", "high"]
-"""``"high"`` may spend the daily quota's reserve (a password reset); ``"normal"`` may not."""
+Priority = Literal["low", "normal", "high"]
+"""A call's lane. ``"high"`` (a password reset) may spend the daily quota's reserve, bypasses
+the pace and books wherever its slot is; ``"normal"`` may not, and with lanes on books at most
+the policy's ``lane_horizon`` ahead; ``"low"`` (a newsletter) books only the first part of that
+horizon, yielding the rest to higher lanes (see *Lanes* in :mod:`governor.engine`)."""
 
 _US = 1_000_000
 _ACCOUNT = BucketSpec("", 1, 1, 1)  # the key of account-wide pauses in Core.paused
@@ -72,17 +81,16 @@ Step = Decide | Cancel | Sleep
 Flow = Generator[Step, Decision | None, Decision]
 
 
-HIGH: dict[str, bool] = {"normal": False, "high": True}
+HIGH: dict[str, bool] = {"normal": False, "high": True, "low": False}
 """Whether a priority may spend the quota's reserve (a lookup for the hot path)."""
 
 
 def high_priority(priority: Priority) -> bool:
-    """``True`` for ``"high"``; refuses anything but ``"normal"`` and ``"high"``."""
-    if priority == "normal":
-        return False
-    if priority == "high":
-        return True
-    raise ValueError(f"priority is 'normal' or 'high', not {priority!r}")
+    """``True`` for ``"high"``; refuses anything but ``"low"``, ``"normal"`` and ``"high"``."""
+    high = HIGH.get(priority) if isinstance(priority, str) else None
+    if high is None:
+        raise ValueError(f"priority is 'low', 'normal' or 'high', not {priority!r}")
+    return high
 
 
 def _max_wait_us(timeout_s: float | None) -> int:
@@ -147,15 +155,19 @@ class Core:
     ) -> Decide:
         """The single decide step of ``reserve``."""
         spec = self.spec(route, cost)
+        high = high_priority(priority)
+        if priority == "low":
+            spec = spec.low
         adjustment = self.take_pending(spec) if self.pending else None
-        return Decide(spec, 1 if cost == 1 else cost, high_priority(priority),
-                      _max_wait_us(timeout_s), adjustment)
+        return Decide(spec, 1 if cost == 1 else cost, high, _max_wait_us(timeout_s), adjustment)
 
     @staticmethod
     def denial(decision: Decision, timeout_s: float | None) -> LimitExceeded:
         """The exception for a denied decision."""
         if decision.scope == QUOTA:
             return QuotaExhausted(decision)
+        if decision.too_deep:
+            return QueueTooDeep(decision)
         return WaitTooLong(decision, 0.0 if timeout_s is None else timeout_s)
 
     def reservation(
@@ -180,7 +192,9 @@ class Core:
         pause's end: it gives its slot back and decides again with what is left of its
         timeout, so it raises :class:`~governor.errors.WaitTooLong` (spending nothing) rather
         than overstay, and the callers a pause held resume at the bucket's spacing, not all at
-        once.
+        once. A normal or low call whose lane may not book as far ahead as its slot (a
+        ``too_deep`` denial, see *Lanes* in :mod:`governor.engine`) sleeps the wait it was
+        given (at least one emission interval) and decides again, within its timeout.
         """
         step = self.decide_step(route, cost, priority, timeout_s)
         deadline = None if timeout_s is None else self.clock.monotonic() + timeout_s
@@ -194,6 +208,8 @@ class Core:
                 if self.paused_for(step.spec) <= 0:
                     return decision
                 yield Cancel(step.spec, decision)  # the slot is void: book one after the pause
+            elif decision.too_deep:  # the slot is within the timeout: come back nearer to it
+                yield Sleep(decision.wait_s)
             else:
                 left_s = None if deadline is None else deadline - self.clock.monotonic()
                 if decision.scope != QUOTA or (left_s is not None and decision.wait_s > left_s):
@@ -286,7 +302,7 @@ class Core:
     def take_pending(self, spec: CallSpec) -> Adjustment | None:
         """What rides along with a decision of ``spec``: its route's pending adjustment and,
         when it spends quota, the account's quota news; stamped, ready for the backend."""
-        own = self.pending.pop(spec, None)
+        own = self.pending.pop(spec.base, None)
         quota = self.policy.quota_call
         if spec.quota is not None and quota is not None:
             shared = self.pending.pop(quota, None)

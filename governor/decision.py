@@ -27,8 +27,9 @@ class Decision(NamedTuple):
         the call would have had to wait, or until the quota resets.
     ``scope``
         The scope that bound the decision: a bucket name (``"email"``, ``"general"``),
-        ``"quota"`` or ``"pause"``. When nothing had to wait, the scope with the fewest
-        tokens left.
+        ``"quota"``, ``"pause"`` or ``"pace"`` (the daily quota's pace line, when pacing is
+        on; ``remaining`` is then the calls the day has left). When nothing had to wait, the
+        scope with the fewest tokens left.
     ``remaining``
         Tokens left in that scope after this call; negative while the bucket is in debt
         (calls already reserved ahead of now).
@@ -50,6 +51,12 @@ class Decision(NamedTuple):
         The quota's grant sequence after this decision (every quota call ever granted on the
         account); reconcile counts the calls granted after a response's own call from it.
         -1 for a call that spends no quota, and meaningless on a degraded decision.
+    ``too_deep``
+        A denial of a normal or low call whose lane may not book this far ahead, or whose
+        slot on the pace line lies more than an emission interval past the one its buckets
+        give it (see *Lanes* and *Pacing* in :mod:`governor.engine`): nothing was spent, and
+        ``wait_s`` says when to decide again (a blocking ``acquire`` sleeps that long and
+        does, within its timeout).
 
     The engine builds it directly (one small immutable object per decision): the raw fields
     are integer microseconds on the deciding clock (``now_us``, ``wait_us``, ``reset_us``), and
@@ -71,6 +78,7 @@ class Decision(NamedTuple):
     quota_used: int = -1
     quota_seq: int = -1
     quota_reset_us: int = -1
+    too_deep: bool = False
 
     @property
     def wait_s(self) -> float:

@@ -9,9 +9,10 @@ State
     ``pause_until_us`` (a fleet-wide pause set by reconcile). The **account** keeps one more
     pause, ``pause_until_us``, that holds every call. The **daily quota** keeps ``day`` (the
     number of the quota day the counts belong to), ``used`` (spent that day), ``next_used``
-    (already reserved for the following day), ``shift_us`` (where its days start, see below)
-    and ``seq`` (every quota call ever granted, a sequence that reconcile counts from). State
-    is constant-size; an absent state is a full bucket and a fresh quota.
+    (already reserved for the following day), ``shift_us`` (where its days start, see below),
+    ``seq`` (every quota call ever granted, a sequence that reconcile counts from) and
+    ``pace_us`` (where normal traffic stands on the day's pace line, see *Pacing*). State is
+    constant-size; an absent state is a full bucket and a fresh quota.
 
 Whose clock
     Every instant in the state is on the **backend's clock**: the one ``now_us`` the engine is
@@ -43,12 +44,51 @@ What one call spends
     (``quota_used``), when that day ends (``quota_reset_us``) and ``seq`` after it
     (``quota_seq``); all -1 for a call that spends no quota.
 
+Pacing (``QuotaSpec.pace_end_us`` > 0; off by default)
+    Normal calls may spend ``S = limit - reserve`` a day; pacing spreads what is left of it
+    over what is left of the day's pace span, which runs from the day's start ``T0`` to
+    ``Te = T0 + pace_end_us`` (the day's end, or a configured hour). The state ``pace_us`` is
+    a GCRA arrival time whose interval is re-planned at every call: with ``used`` counted on
+    the grant day (the provider's count included, as reconcile raises it), the call's line
+    starts at ``a = max(pace_us, g0)`` (``g0``: the grant the other scopes allow) and its
+    interval is ``Ip = (Te - a) / (S - used)``: the rest spread evenly over the rest of the
+    span. A call of ``cost`` may go at ``max(g0, a + (cost - B) * Ip)`` (``B``:
+    ``pace_burst``; the look-back ``(B - cost) * Ip`` never exceeds ``(B - cost)`` intervals
+    of the whole day's line ``(Te - T0) / S``) and moves ``pace_us`` to ``a + cost * Ip``
+    (every fraction rounded towards later). Consequences: spend that falls behind is spread
+    over the rest of the day instead of being caught up in a rush, out-of-band spend slows
+    the line instead of breaking it, and at every instant ``t`` of the span the normal calls
+    granted by ``t`` number at most ``S * (t - T0) / (Te - T0) + max(B, cost)``: the day's
+    line plus the burst allowance. Past ``Te`` the line is flat at ``S``. High-priority
+    calls bypass the pace (their spend still counts in ``used``, so normal calls slow down
+    after them). A normal call the pace holds is booked only if its slot on the line lies
+    within one emission interval (of its widest bucket) of the slot its buckets give it:
+    booked further on, it would move the buckets' ``tat`` there and hold every later call,
+    high ones too, until then. Otherwise it is denied ``too_deep`` (see *Lanes*) with the
+    wait until its slot comes within that interval of now. A ``pace_us`` of a later day (a
+    call booked past midnight) tells nothing about this day: the line is then taken at the
+    day's own straight line for ``used``.
+
+Lanes (``CallSpec.horizon`` > 0; off by default)
+    How far ahead a call may book. A high-priority call books wherever its slot is. A normal
+    or low call whose grant is further from now than ``horizon`` thousandths of the call's
+    widest emission interval (low calls get a smaller horizon: they leave the last share of
+    the booking window to higher lanes) is not booked: it is denied with ``too_deep``, spends
+    nothing, and its ``wait`` says when to decide again (when its slot would come within the
+    horizon, and never sooner than one emission interval). So the queue booked ahead of a
+    bucket stays within about one horizon, and a high-priority call that arrives at a
+    saturated fleet waits about that long, not behind every reservation. The pace bounds
+    how far ahead a held call books in the same way, lanes or not (see *Pacing*).
+
 What a denial returns
     A call is denied, and nothing at all changes, when the quota of the grant day cannot take
     ``cost`` more (scope ``"quota"``; its wait runs to that day's end, when the quota resets),
-    or else when ``grant - now > max_wait_us`` (scope: the one that set the grant time). A
-    normal call may spend the quota up to ``limit - reserve``; a high-priority call up to
-    ``limit``. A grant more than a day ahead is refused (it could be charged to no day).
+    or else when ``grant - now > max_wait_us`` (scope: the one that set the grant time;
+    ``"pace"`` when the pace line did, its wait running until the line allows the call), or
+    else when the lane or the pace may not book that far ahead (``too_deep``, see *Lanes*;
+    its wait says when to decide again, never sooner than one emission interval). A normal call
+    may spend the quota up to ``limit - reserve``; a high-priority call up to ``limit``. A
+    grant more than a day ahead is refused (it could be charged to no day).
 
 Refund
     Cancelling a reservation restores a bucket's ``tat`` to what it was before the call, but
@@ -72,6 +112,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NO_LIMIT_US",
+    "PACE",
     "PAUSE",
     "QUOTA",
     "RESET_TOLERANCE_US",
@@ -82,9 +123,12 @@ __all__ = [
     "QuotaState",
     "apply",
     "decide",
+    "pace_anchor",
+    "pace_slot",
     "refund",
 ]
 
+PACE = "pace"
 PAUSE = "pause"
 QUOTA = "quota"
 # A wait bound that means "no timeout": about 35 years, and still exact in a Lua double.
@@ -108,35 +152,62 @@ class BucketSpec:
 
 @dataclass(frozen=True, slots=True)
 class QuotaSpec:
-    """The daily quota: calls per day, the high-priority reserve, and the day length."""
+    """The daily quota: calls per day, the high-priority reserve, the day length, and its
+    pacing: ``pace_end_us`` after the day's start the pace line reaches ``limit - reserve``
+    (0: no pacing), with a burst allowance of ``pace_burst`` calls (see the module doc)."""
 
     limit: int
     reserve: int
     day_us: int
+    pace_end_us: int = 0
+    pace_burst: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.pace_end_us <= self.day_us or self.pace_burst < 1:
+            raise ValueError(
+                f"a pace ends within the day (0..{self.day_us} µs, not {self.pace_end_us}) "
+                f"and allows a burst of at least 1 call (not {self.pace_burst})"
+            )
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CallSpec:
     """Everything a call of one route spends from; built once per route and cached.
 
-    Compared and hashed by identity (backends key per-route caches on it). ``max_cost`` is
-    the largest cost a call of this route can ever be granted; ``single`` is the bucket of a
-    route that spends one bucket and no quota (the common case, decided on a shorter path).
+    Compared and hashed by identity (backends key per-route caches on it). ``horizon`` is how
+    far ahead a normal call may book, in thousandths of the call's widest emission interval
+    (0: without bound; see *Lanes*). ``max_cost`` is the largest cost a call of this route can
+    ever be granted; ``single`` is the bucket of a route that spends one bucket, no quota and
+    has no horizon (the common case, decided on a shorter path). ``low`` is the spec a
+    low-priority call of the route is decided with (its own horizon; itself when there are
+    no lanes), and ``base`` the route's normal spec (itself, unless this one is ``low``).
     """
 
     route: str
     buckets: tuple[BucketSpec, ...]
     quota: QuotaSpec | None
+    horizon: int = 0
+    low_horizon: int = 0
     max_cost: int = field(init=False)
     single: BucketSpec | None = field(init=False)
+    low: CallSpec = field(init=False, repr=False)
+    base: CallSpec = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         caps = [max(b.limit, b.burst) for b in self.buckets]
         if self.quota is not None:
             caps.append(self.quota.limit)
         object.__setattr__(self, "max_cost", min(caps) if caps else NO_LIMIT_US)
-        single = self.buckets[0] if len(self.buckets) == 1 and self.quota is None else None
+        single = (self.buckets[0] if len(self.buckets) == 1 and self.quota is None
+                  and not self.horizon else None)
         object.__setattr__(self, "single", single)
+        object.__setattr__(self, "base", self)
+        low = self
+        if self.low_horizon != self.horizon:
+            low = CallSpec(self.route, self.buckets, self.quota, self.low_horizon,
+                           self.low_horizon)
+            object.__setattr__(low, "base", self)
+        object.__setattr__(self, "low", low)
 
 
 @dataclass(slots=True)
@@ -159,14 +230,16 @@ class BucketState:
 class QuotaState:
     """Mutable state of the daily quota: the day it counts (days start at ``shift_us`` past
     an epoch-aligned day; None: the calendar's 0, as no provider has stated its reset), spent
-    that day, reserved for the next day, and the sequence of every quota call granted (never
-    reset: reconcile counts the calls granted after a response's own from it)."""
+    that day, reserved for the next day, the sequence of every quota call granted (never
+    reset: reconcile counts the calls granted after a response's own from it), and the pace
+    line's arrival time (see *Pacing*)."""
 
     day: int = 0
     used: int = 0
     next_used: int = 0
     shift_us: int | None = None
     seq: int = 0
+    pace_us: int = 0
 
 
 def _quota_counts(state: QuotaState, today: int) -> tuple[int, int]:
@@ -187,6 +260,43 @@ def _add_quota(state: QuotaState, today: int, day: int, delta: int) -> None:
         state.used = max(state.used + delta, 0)
     elif day == state.day + 1:
         state.next_used = max(state.next_used + delta, 0)
+
+
+def _mul_ceil(k: int, span: int, left: int) -> int:
+    """``ceil(k * span / left)`` exactly, with every product far below 2**53 (the Lua twin
+    computes in doubles): ``k`` is a few calls, ``span`` up to a day of µs, ``left`` calls."""
+    whole, rest = divmod(span, left)
+    return k * whole - (-(k * rest) // left)
+
+
+def pace_anchor(q: QuotaSpec, pace_us: int, t0: int, used: int, g0: int) -> int:
+    """Where the line of a call the other scopes let go at ``g0`` starts: ``max(pace_us, g0)``,
+    with a ``pace_us`` of a later day read as this day's straight line for ``used``."""
+    if pace_us >= t0 + q.day_us:
+        pace_us = t0 + _mul_ceil(used, q.pace_end_us, q.limit - q.reserve)
+    return pace_us if pace_us > g0 else g0
+
+
+def pace_slot(
+    q: QuotaSpec, pace_us: int, t0: int, used: int, cost: int, g0: int
+) -> tuple[int, int]:
+    """(the instant the pace line lets a normal call of ``cost`` go, ``pace_us`` after it) on
+    the day that starts at ``t0`` with ``used`` counted, for a call the other scopes let go at
+    ``g0`` (see *Pacing*; ``used + cost`` is within ``limit - reserve``)."""
+    cap = q.limit - q.reserve
+    end = t0 + q.pace_end_us
+    a = pace_anchor(q, pace_us, t0, used, g0)
+    if a >= end:  # the line is flat at the cap from its end on
+        return g0, a
+    span, left = end - a, cap - used
+    burst = q.pace_burst
+    if cost >= burst:
+        ready = a + _mul_ceil(cost - burst, span, left)
+    else:  # the look-back: at most ``burst - cost`` intervals of the whole day's line
+        back = -_mul_ceil(cost - burst, span, left)
+        whole = -_mul_ceil(cost - burst, q.pace_end_us, cap)
+        ready = a - (back if back < whole else whole)
+    return ready, a + _mul_ceil(cost, span, left)
 
 
 def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads top to bottom
@@ -221,7 +331,7 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
         return _new(
             Decision,
             (True, now_us, wait, b.name, (now_us - tat) // interval + b.burst, tat, (tat,),
-             (prior,), -1, spec.route, cost, False, -1, -1, -1),
+             (prior,), -1, spec.route, cost, False, -1, -1, -1, False),
         )
     grant = now_us
     scope = ""
@@ -230,11 +340,14 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
         grant = account_pause_us
         scope = PAUSE
     specs = spec.buckets
+    widest = 0  # the call's widest emission interval (what a lane's horizon is counted in)
     i = 0  # indexing beats zip() and enumerate() here: this is the hot path of every backend
     for b in specs:
         st = buckets[i]
         i += 1  # noqa: SIM113
         interval = st.interval_us if st.interval_us > b.interval_us else b.interval_us
+        if interval > widest:  # noqa: PLR1730 - max() costs a call on the hot path
+            widest = interval
         ready = st.tat_us + (cost - b.burst) * interval
         if st.pause_until_us > ready:  # noqa: PLR1730 - max() costs a call on the hot path
             ready = st.pause_until_us
@@ -243,11 +356,13 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
             bound = b
     if bound is not None:
         scope = bound.name
-    wait = grant - now_us
 
     q = spec.quota
     q_day = q_used = q_seq = q_reset = q_end = -1
     q_left = NO_LIMIT_US
+    pace = -1  # the pace line's arrival time after the call (-1: not paced)
+    reach = NO_LIMIT_US  # how far ahead of now the call may be booked (see *Lanes*)
+    near = 0  # how near its slot a call denied as booked too far ahead comes back
     if q is not None and quota is not None:
         shift = quota.shift_us or 0
         today = (now_us - shift) // q.day_us
@@ -259,8 +374,9 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
         else:
             q_used, used_next = _quota_counts(quota, today)
         if q_day > today + 1:  # granted more than a day ahead: refuse rather than count it nowhere
-            return Decision(False, now_us, wait, scope or QUOTA, 0, grant, route=spec.route,
-                            cost=cost, quota_used=q_used, quota_seq=q_seq, quota_reset_us=q_reset)
+            return Decision(False, now_us, grant - now_us, scope or QUOTA, 0, grant,
+                            route=spec.route, cost=cost, quota_used=q_used, quota_seq=q_seq,
+                            quota_reset_us=q_reset)
         used = q_used if q_day == today else used_next
         cap = q.limit if high_priority else q.limit - q.reserve
         q_end = (q_day + 1) * q.day_us + shift  # when the grant's day ends
@@ -269,18 +385,36 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
                             route=spec.route, cost=cost, quota_used=q_used, quota_seq=q_seq,
                             quota_reset_us=q_reset)
         q_left = cap - used - cost
-        if wait <= max_wait_us:
-            if quota.day == today and q_day == today:
-                q_used += cost
-                quota.used = q_used
-            else:
-                _add_quota(quota, today, q_day, cost)
-                q_used = quota.used  # the state counts today now (its day is today or later)
-            q_seq += cost
-            quota.seq = q_seq
+        if q.pace_end_us and not high_priority:
+            ready, pace = pace_slot(q, quota.pace_us, q_end - q.day_us, used, cost, grant)
+            if ready > grant:
+                if widest:  # booked further on, it would hold the buckets for high calls
+                    reach, near = grant - now_us + widest, widest
+                grant, scope, bound = ready, PACE, None
+    wait = grant - now_us
     if wait > max_wait_us:
         return Decision(False, now_us, wait, scope, 0, grant, route=spec.route, cost=cost,
                         quota_used=q_used, quota_seq=q_seq, quota_reset_us=q_reset)
+    if spec.horizon and not high_priority and widest:
+        horizon = widest * spec.horizon // 1000
+        if horizon < reach:
+            reach = near = horizon
+    if wait > reach:  # the call may not book this far ahead: decide again nearer its slot
+        later = wait - near
+        return Decision(False, now_us, later if later > widest else widest, scope, 0, grant,
+                        route=spec.route, cost=cost, quota_used=q_used, quota_seq=q_seq,
+                        quota_reset_us=q_reset, too_deep=True)
+    if q is not None and quota is not None:
+        if quota.day == today and q_day == today:
+            q_used += cost
+            quota.used = q_used
+        else:
+            _add_quota(quota, today, q_day, cost)
+            q_used = quota.used  # the state counts today now (its day is today or later)
+        q_seq += cost
+        quota.seq = q_seq
+        if pace >= 0:
+            quota.pace_us = pace
 
     marks: tuple[int, ...] = ()
     priors: tuple[int, ...] = ()
@@ -305,10 +439,12 @@ def decide(  # noqa: PLR0912, PLR0915 - one flat function: the contract reads to
         remaining, reset_us, tightest = q_left, q_end, QUOTA
     if scope == PAUSE:
         reset_us = grant
+    elif scope == PACE:  # what the line holds back is the quota: say what is left of it
+        remaining, reset_us = q_left, grant
     return _new(
         Decision,
         (True, now_us, wait, scope or tightest, remaining, reset_us, marks, priors, q_day,
-         spec.route, cost, False, q_used, q_seq, q_reset),
+         spec.route, cost, False, q_used, q_seq, q_reset, False),
     )
 
 

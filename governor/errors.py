@@ -10,6 +10,7 @@
      ├── CostTooLarge                a call costs more than a scope can ever grant
      ├── LimitExceeded               a call was not allowed (it spent nothing)
      │    ├── WaitTooLong            the wait exceeds the caller's timeout
+     │    │    └── QueueTooDeep      the call's lane may not book that far ahead
      │    └── QuotaExhausted         the daily quota is spent until ``reset_at``
      ├── BackendError                the shared state could not decide the call
      │    ├── BackendUnavailable     nothing was sent (or the server refused): nothing spent
@@ -42,6 +43,7 @@ __all__ = [
     "IndeterminateOutcome",
     "LimitExceeded",
     "ProfileError",
+    "QueueTooDeep",
     "QuotaExhausted",
     "SettingsError",
     "UnknownRoute",
@@ -121,6 +123,22 @@ class WaitTooLong(LimitExceeded):
             f"longer than the timeout of {timeout_s:.3f}s; nothing was spent. Retry later, raise "
             "the timeout, or use try_acquire() to drop the call.",
         )
+
+
+class QueueTooDeep(WaitTooLong):
+    """A normal or low call's slot lies beyond what its lane, or the pace, lets it book
+    ahead (a ``reserve`` with lanes or pacing on); a blocking ``acquire`` sleeps and decides
+    again instead of raising."""
+
+    def __init__(self, decision: Decision) -> None:
+        LimitExceeded.__init__(
+            self,
+            decision,
+            f"{decision.route}: scope {decision.scope!r} lets this call go only further ahead "
+            f"than it may book; nothing was spent. Decide again in {decision.wait_s:.3f}s "
+            "(acquire() does), or send it as priority='high'.",
+        )
+        self.timeout_s = 0.0
 
 
 class QuotaExhausted(LimitExceeded):

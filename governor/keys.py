@@ -17,6 +17,7 @@ Cluster slot. Fields (integers; times in µs since the Unix epoch, on the Redis 
     quota.shift                 where quota days start, µs past an epoch-aligned day (0: at
                                 00:00 UTC; a provider that states its reset moves it)
     quota.seq                   every quota call ever granted (reconcile counts from it)
+    quota.pace                  where normal traffic stands on the pace line (pacing only)
     <bucket>.tat                the bucket's theoretical arrival time (GCRA)
     <bucket>.pause              the bucket's pause
     <bucket>.interval           a learned emission interval in µs (0 or absent: the configured)

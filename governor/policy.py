@@ -39,7 +39,14 @@ class Policy:
     dialect (:mod:`governor.headers`), ``max_pause_s`` caps any pause a response can impose,
     and ``relax_after`` is how many responses showing the configured limit again lift a learned
     lower one (0: never). ``headroom`` leaves that fraction of every rate unused (0.01: calls
-    spaced 1% wider), a margin for the jitter between a grant and the provider's clock. Build
+    spaced 1% wider), a margin for the jitter between a grant and the provider's clock.
+
+    How the day is spent (see *Pacing* and *Lanes* in :mod:`governor.engine`): with ``pacing``
+    the quota left for normal calls is spread over the rest of each quota day, up to
+    ``pace_until_h`` hours after the day starts (24: its end), with a burst allowance of
+    ``pace_burst`` calls (None: 1 in 2,000 of the day's normal spend, at least 1).
+    ``lane_horizon`` is how far ahead a normal call may book, in emission intervals (None:
+    without bound); low-priority calls may book only the first ``1 - low_share`` of it. Build
     one from a profile with :meth:`from_profile`, or from plain values with :meth:`of`.
     """
 
@@ -56,6 +63,11 @@ class Policy:
         relax_after: int = 3,
         headroom: float = 0.0,
         header_time: HeaderTime = "provider",
+        pacing: bool = False,
+        pace_until_h: float = 24.0,
+        pace_burst: int | None = None,
+        lane_horizon: float | None = None,
+        low_share: float = 0.5,
     ) -> None:
         if not time_scale > 0:
             raise ConfigError(f"time_scale must be a positive number of seconds, not {time_scale}")
@@ -90,11 +102,14 @@ class Policy:
             n: BucketSpec(n, r.interval_us(self.rate_scale), r.burst, r.limit)
             for n, r in buckets.items()
         }
-        self._quota_spec = (
-            None
-            if quota is None
-            else QuotaSpec(quota.limit, quota.reserve, round(DAY_S * scale * 1_000_000))
+        self.pacing = pacing
+        self.pace_until_h = pace_until_h
+        self.lane_horizon = lane_horizon
+        self.low_share = low_share
+        self._quota_spec = None if quota is None else _quota_spec(
+            quota, round(DAY_S * scale * 1_000_000), pacing, pace_until_h, pace_burst
         )
+        self._horizons = _horizons(lane_horizon, low_share)
         self._specs: dict[str, CallSpec] = {}
         # The spec of a route text already seen, or None: one dict lookup (the hot path).
         self.cached_spec = self._specs.get
@@ -115,8 +130,14 @@ class Policy:
         relax_after: int = 3,
         headroom: float = 0.0,
         header_time: HeaderTime = "provider",
+        pacing: bool | None = None,
+        pace_until_h: float | None = None,
+        pace_burst: int | None = None,
+        lane_horizon: float | None = None,
+        low_share: float = 0.5,
     ) -> Policy:
-        """The policy of a resolved profile (provider, plan, reputation)."""
+        """The policy of a resolved profile (provider, plan, reputation); ``pacing`` and
+        ``pace_until_h`` default to the profile's."""
         quota = resolved.quota
         if quota is not None and quota_reserve:
             try:
@@ -135,6 +156,11 @@ class Policy:
             relax_after=relax_after,
             headroom=headroom,
             header_time=header_time,
+            pacing=resolved.pacing if pacing is None else pacing,
+            pace_until_h=resolved.pace_until_h if pace_until_h is None else pace_until_h,
+            pace_burst=pace_burst,
+            lane_horizon=lane_horizon,
+            low_share=low_share,
         )
 
     @classmethod
@@ -173,11 +199,47 @@ class Policy:
                     matched.name,
                     tuple(self._bucket_specs[b] for b in matched.buckets),
                     self._quota_spec if matched.quota else None,
+                    *self._horizons,
                 )
             if len(self._specs) < 4096:
                 self._specs[route] = spec
         return spec
 
+    @property
+    def quota_spec(self) -> QuotaSpec | None:
+        """The daily quota as the engine sees it (day length, reserve, pacing), or None."""
+        return self._quota_spec
+
     def __repr__(self) -> str:
         rates = ", ".join(f"{n}={r}" for n, r in self.buckets.items())
         return f"Policy({self.name!r}, {rates}, quota={self.quota}, time_scale={self.time_scale})"
+
+
+def _quota_spec(
+    quota: DailyQuota, day_us: int, pacing: bool, until_h: float, burst: int | None
+) -> QuotaSpec:
+    if not 0 < until_h <= 24:
+        raise ConfigError(f"a pace ends 0 to 24 hours into the quota day, not after {until_h}")
+    spendable = quota.limit - quota.reserve
+    if burst is None:
+        burst = max(1, spendable // 2000)
+    elif not 1 <= burst <= spendable:
+        raise ConfigError(
+            f"a pace burst is 1 to {spendable} calls (the quota less its reserve), not {burst}"
+        )
+    end_us = min(round(until_h / 24 * day_us), day_us) if pacing else 0
+    return QuotaSpec(quota.limit, quota.reserve, day_us, end_us, burst)
+
+
+def _horizons(lane_horizon: float | None, low_share: float) -> tuple[int, int]:
+    """(normal, low) horizons in thousandths of an emission interval; (0, 0) without lanes."""
+    if not 0 <= low_share < 1:
+        raise ConfigError(f"low_share is a fraction in [0, 1), not {low_share}")
+    if lane_horizon is None:
+        return 0, 0
+    if not 0.001 <= lane_horizon <= 1_000_000:
+        raise ConfigError(
+            f"lane_horizon is a number of emission intervals (0.001 or more), not {lane_horizon}"
+        )
+    horizon = round(lane_horizon * 1000)
+    return horizon, max(1, round(horizon * (1 - low_share)))

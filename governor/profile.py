@@ -3,7 +3,9 @@
 A profile declares named **buckets** (rates), **routes** (method + path pattern -> the buckets a
 call spends, and whether it counts against the quota), the daily **quota** rule, **plans**
 (quota and bucket overrides) and **reputations** (bucket overrides, e.g. MailerSend's
-"under review" 10/min), and the response header **dialect**. The built-in profiles live in
+"under review" 10/min), and the response header **dialect**. The ``[quota]`` table may turn
+**pacing** on for the provider (``pacing = true``, ``pace_until_hour = 18``: the quota spread
+until 18:00 of each quota day); the settings can override both. The built-in profiles live in
 ``config/providers/`` (shipped in the wheel as ``governor/providers/``); a user's own profile is
 any path to a file of the same format, documented in the README.
 
@@ -86,6 +88,8 @@ class QuotaRule(_Model):
     reset: Literal["midnight-utc"] = "midnight-utc"
     counts_failed: bool = True
     shared_by: str = "account"
+    pacing: bool = False
+    pace_until_hour: Annotated[float, Field(gt=0, le=24)] = 24.0
     note: str = ""
 
 
@@ -187,7 +191,8 @@ class Profile(_Model):
             buckets.update(self.reputations[reputation].buckets)
         routes = tuple(entry.route() for entry in self.routes)
         return ResolvedProfile(
-            self.name, plan, reputation, buckets, quota, routes, self.dialect
+            self.name, plan, reputation, buckets, quota, routes, self.dialect,
+            self.quota.pacing, self.quota.pace_until_hour,
         )
 
 
@@ -202,6 +207,8 @@ class ResolvedProfile:
     quota: DailyQuota | None
     routes: tuple[Route, ...]
     dialect: str = "generic"
+    pacing: bool = False
+    pace_until_h: float = 24.0
 
 
 def _builtin_dir() -> Path:

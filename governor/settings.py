@@ -134,6 +134,27 @@ class GovernorSettings(BaseSettings):
         3, ge=0, description="Responses showing the configured limit again that lift a learned "
         "lower one (0: never).",
     )
+    pacing: bool | None = Field(
+        None, description="Spread the daily quota left for normal calls over the rest of each "
+        "quota day (unset: the provider profile's choice, off in the built-in ones).",
+    )
+    pace_until_hour: float | None = Field(
+        None, gt=0, le=24, allow_inf_nan=False, description="Hours into the quota day by which "
+        "pacing has spread the quota (24: its end; unset: the profile's).",
+    )
+    pace_burst: int | None = Field(
+        None, ge=1, description="Calls a paced day may run ahead of its line after a quiet "
+        "spell (unset: 1 in 2,000 of the day's quota, at least 1).",
+    )
+    lane_horizon: float | None = Field(
+        None, gt=0, le=1_000_000, allow_inf_nan=False, description="Priority lanes: how far "
+        "ahead a normal call may book, in emission intervals (unset: without bound); a high "
+        "priority call then waits about this long behind a saturated fleet.",
+    )
+    low_share: float = Field(
+        0.5, ge=0, lt=1, allow_inf_nan=False, description="The last share of lane_horizon that "
+        "low priority calls leave to higher ones.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -275,6 +296,11 @@ class GovernorSettings(BaseSettings):
             max_pause_s=self.max_pause_s,
             relax_after=self.relax_after,
             headroom=self.headroom,
+            pacing=self.pacing,
+            pace_until_h=self.pace_until_hour,
+            pace_burst=self.pace_burst,
+            lane_horizon=self.lane_horizon,
+            low_share=self.low_share,
         )
 
     def account_id(self) -> AccountId:

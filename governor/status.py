@@ -4,13 +4,19 @@
 A :class:`Snapshot` is the raw state (the account pause, the quota counts, each bucket's
 ``tat``, pause and learned interval) at the backend's ``now``; :func:`describe` turns it and
 the policy into what an operator wants to see: tokens left or debt per bucket, the learned
-limits, the quota used and its reset, active pauses.
+limits, the quota used and its reset, active pauses, and with pacing on, where the day stands
+against its pace line (see *Pacing* in :mod:`governor.engine`): the day's straight line now
+(``line``, the normal calls it allows by now), the quota counted, how far ahead of the line
+that is (negative: behind), the pace the rest of the day is spread at, and when the next
+normal call may go.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from governor.engine import pace_anchor, pace_slot
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -42,6 +48,7 @@ class Snapshot:
     quota_next_used: int = 0
     buckets: dict[str, BucketSnapshot] = field(default_factory=dict)
     quota_shift_us: int = 0
+    quota_pace_us: int = 0
 
 
 def describe(snapshot: Snapshot, policy: Policy) -> dict[str, Any]:
@@ -80,6 +87,7 @@ def describe(snapshot: Snapshot, policy: Policy) -> dict[str, Any]:
             "remaining": policy.quota.limit - used,
             "resets_in_s": ((today + 1) * day_us + shift - now) / _US,
             "day_shift_s": shift / _US,
+            "pace": _pace(policy, snapshot, today * day_us + shift, used),
         }
     return {
         "policy": policy.name,
@@ -87,6 +95,33 @@ def describe(snapshot: Snapshot, policy: Policy) -> dict[str, Any]:
         "account_paused_for_s": max(snapshot.pause_until_us - now, 0) / _US,
         "buckets": buckets,
         "quota": quota,
+    }
+
+
+def _pace(policy: Policy, snapshot: Snapshot, t0: int, used: int) -> dict[str, Any] | None:
+    """Where the day stands against its pace line (None: no pacing); the next normal call's
+    slot is the engine's own (:func:`~governor.engine.pace_slot`), for a call of cost 1."""
+    q = policy.quota_spec
+    if q is None or not q.pace_end_us:
+        return None
+    now, cap, span = snapshot.now_us, q.limit - q.reserve, q.pace_end_us
+    end = t0 + span
+    line = cap if now >= end else cap * (now - t0) // span
+    left = max(cap - used, 0)
+    at = pace_anchor(q, snapshot.quota_pace_us, t0, used, now)
+    per_hour = left / ((end - at) / (q.day_us / 24)) if at < end else None
+    next_in = None
+    if left:
+        next_in = max(pace_slot(q, snapshot.quota_pace_us, t0, used, 1, now)[0] - now, 0) / _US
+    return {
+        "line": line,
+        "used": used,
+        "ahead": used - line,
+        "ahead_pct": round(100 * (used - line) / cap, 2),
+        "per_hour": None if per_hour is None else round(per_hour, 1),
+        "next_normal_in_s": next_in,
+        "ends_in_s": max(end - now, 0) / _US,
+        "burst": q.pace_burst,
     }
 
 
@@ -113,4 +148,5 @@ def from_hash(now_us: int, fields: Mapping[bytes | str, bytes | str]) -> Snapsho
         {n: BucketSnapshot(b.get("tat", 0), b.get("pause", 0), b.get("interval", 0))
          for n, b in buckets.items()},
         values.get("quota.shift", 0),
+        values.get("quota.pace", 0),
     )

@@ -126,6 +126,7 @@ class MemoryBackend:
                 {n: BucketSnapshot(b.tat_us, b.pause_until_us, b.interval_us)
                  for n, b in acc.buckets.items()},
                 acc.quota.shift_us or 0,
+                acc.quota.pace_us,
             )
 
     def pause(self, account: str, until_us: int, bucket: str | None = None) -> None:

@@ -29,7 +29,7 @@ from redis.exceptions import (
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from governor.decision import Decision
-from governor.engine import PAUSE, QUOTA
+from governor.engine import PACE, PAUSE, QUOTA
 from governor.errors import BackendError, BackendUnavailable, IndeterminateOutcome
 from governor.keys import account_key
 
@@ -51,6 +51,7 @@ __all__ = [
     "Stage",
     "Target",
     "acl_rules",
+    "bucket_args",
     "failure",
     "slot_moving",
 ]
@@ -71,7 +72,7 @@ _EMPTY = _bulk(b"")
 # The account-wide fields of the state hash (see ``keys``), in the order acquire.lua reads them.
 _FIELDS = [
     _bulk(f) for f in (b"pause", b"quota.day", b"quota.used", b"quota.next_used", b"expires",
-                       b"quota.shift", b"quota.seq")
+                       b"quota.shift", b"quota.seq", b"quota.pace")
 ]
 _ONE = _int(1)
 _ZERO = _int(0)
@@ -139,19 +140,29 @@ class Plan(Target):
     def __init__(self, prefix: str, account: str, spec: CallSpec) -> None:
         super().__init__(ACQUIRE, account, account_key(prefix, account))
         self.spec = spec
-        self.head = ACQUIRE.head(self.key, 15 + 6 * len(spec.buckets))
+        self.head = ACQUIRE.head(self.key, 19 + 6 * len(spec.buckets))
         q = spec.quota
-        static = [_int(q.day_us), _int(q.limit), _int(q.reserve)] if q else [_ZERO, _ZERO, _ZERO]
-        static += _FIELDS
-        for b in spec.buckets:
-            name = b.name.encode()
-            static += [_bulk(name + b".tat"), _bulk(name + b".pause"), _bulk(name + b".interval")]
-        for b in spec.buckets:
-            static += [_int(b.interval_us), _int(b.burst), _int(b.limit)]
+        static = (
+            [_int(q.day_us), _int(q.limit), _int(q.reserve), _int(q.pace_end_us),
+             _int(q.pace_burst)] if q else [_ZERO] * 5
+        )
+        static += [_int(spec.horizon), *_FIELDS, *bucket_args(spec)]
         self.tail = b"".join(static)
-        # Reply scope codes -2, -1, 0, 1..n index this tuple after adding 2.
-        self.scopes = (QUOTA, PAUSE, "", *(b.name for b in spec.buckets))
+        # Reply scope codes -3, -2, -1, 0, 1..n index this tuple after adding 3.
+        self.scopes = (PACE, QUOTA, PAUSE, "", *(b.name for b in spec.buckets))
         self.index = {b.name: i for i, b in enumerate(spec.buckets, 1)}
+
+
+def bucket_args(spec: CallSpec) -> list[bytes]:
+    """The encoded per-bucket arguments of acquire.lua: every bucket's field names, then every
+    bucket's interval, burst and limit."""
+    args: list[bytes] = []
+    for b in spec.buckets:
+        name = b.name.encode()
+        args += [_bulk(name + b".tat"), _bulk(name + b".pause"), _bulk(name + b".interval")]
+    for b in spec.buckets:
+        args += [_int(b.interval_us), _int(b.burst), _int(b.limit)]
+    return args
 
 
 def _adjustment(plan: Plan, adj: Adjustment) -> bytes:
@@ -241,7 +252,7 @@ class Calls:
             r[0] == 1,
             r[1],
             r[2],
-            plan.scopes[r[3] + 2],
+            plan.scopes[r[3] + 3],
             r[4],
             r[5],
             tuple(r[10 : 10 + n]),
@@ -253,6 +264,7 @@ class Calls:
             r[7],
             r[8],
             r[9],
+            r[0] == 2,
         )
 
     def refund(

@@ -31,6 +31,11 @@ def _duration(seconds: float) -> str:
     return " ".join(f"{n} {u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "min")) if n)
 
 
+def _hour(hours: float) -> str:
+    minutes = round(hours * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def _when(moment: datetime | None) -> str:
     return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
@@ -65,6 +70,14 @@ def plan_command(
     start: Annotated[str | None, typer.Option(help="Start time, ISO-8601 UTC (now).")] = None,
     quota_used: Annotated[int, typer.Option(
         min=0, help="Calls of the start day's quota already spent.")] = 0,
+    pacing: Annotated[bool | None, typer.Option(
+        "--pacing/--no-pacing", help="Spread each day's quota over the day, as the workers' "
+        "GOVERNOR_PACING says.")] = None,
+    pace_until_hour: Annotated[float | None, typer.Option(
+        help="Hour of the quota day by which pacing spreads it (24: its end).")] = None,
+    priority_reserve: Annotated[str | None, typer.Option(
+        help="Calls a day held back for high priority (a count or '5%'): the plan says what "
+        "it costs in drain time.")] = None,
     simulate: Annotated[bool, typer.Option(
         "--simulate", help="Also run the real engine on a virtual clock.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the simulated latencies.")] = 0,
@@ -73,15 +86,17 @@ def plan_command(
         help="Draw cumulative sends over time to this PNG (needs matplotlib).")] = None,
 ) -> None:
     """How long N messages take on a plan with W workers at latency L, which limit binds, how
-    many workers are worth having, and when the daily quota runs out. The limits are those the
-    workers enforce: the profile's, less the settings' headroom and priority reserve; unset
-    options come from GOVERNOR_* settings."""
+    many workers are worth having, and when the daily quota runs out (with pacing, a job faster
+    than the pace line follows it). The limits are those the workers enforce: the profile's,
+    less the settings' headroom and priority reserve (the plan says what the reserve costs in
+    drain time); unset options come from GOVERNOR_* settings."""
     from governor.capacity import Latency, Workload, sweep  # noqa: PLC0415
     from governor.capacity import plan as make_plan  # noqa: PLC0415
 
     moment = _start(start)
     settings = load_settings(provider=provider, plan=plan, reputation=reputation,
-                             headroom=headroom)
+                             headroom=headroom, pacing=pacing, pace_until_hour=pace_until_hour,
+                             priority_reserve=priority_reserve)
     try:
         policy = settings.policy()
         latency = Latency(latency_ms / 1000, None if latency_p99_ms is None
@@ -135,6 +150,11 @@ def plan_command(
          else f"{result.quota_per_day:,} calls (used at start {quota_used:,})", ""),
         ("quota first runs out", _when(result.quota_runs_out_at),
          _when(sim.quota_runs_out_at) if sim else ""),
+        ("pacing", "off" if result.paced_until_h is None else
+         f"each day's quota spread until {_hour(result.paced_until_h)} of the quota day", ""),
+        ("priority reserve", f"{result.quota_reserve:,} calls a day: "
+         + (f"+{_duration(result.reserve_cost_s)} of drain time" if result.reserve_cost_s > 0
+            else "costs this job no drain time"), ""),
         ("workers worth having",
          f"{result.useful_workers} (rate x latency + 10%, queueing counted)",
          f"{sim_useful} (98% of the rate)" if sim else ""),

@@ -93,5 +93,15 @@ def _print_status(state: dict[str, Any]) -> None:
             f"Daily quota: {quota['used']:,} of {quota['limit']:,} used, "
             f"{quota['remaining']:,} left, resets in {quota['resets_in_s'] / 3600:.1f} h"
         )
+        pace = quota["pace"]
+        if pace is not None:
+            where = "ahead of" if pace["ahead"] > 0 else "behind" if pace["ahead"] < 0 else "on"
+            rest = (f"the rest at {pace['per_hour']:,} an hour" if pace["per_hour"] is not None
+                    else "the line has ended")
+            console.print(
+                f"Pace line: {pace['line']:,} by now; {abs(pace['ahead']):,} calls "
+                f"({abs(pace['ahead_pct']):g}% of the day) {where} it; {rest}; "
+                f"the line ends in {pace['ends_in_s'] / 3600:.1f} h", soft_wrap=True,
+            )
     if state["account_paused_for_s"]:
         console.print(f"Account paused for {state['account_paused_for_s']:.1f} s")

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from governor.demo.pace import start_pace
 from governor.demo.tally import Tally
 from governor.demo.worker import WorkerConfig, run_worker
 
@@ -168,6 +169,8 @@ class Fleet:
             if now_s < at_s:
                 break
             facts.spent.append(admin.spend(ACCOUNT, requests))
+        if s.pace_per_min is not None and facts.pace is None:  # as the fleet starts
+            facts.pace = start_pace(admin, ACCOUNT, s.pace_per_min, facts.time_scale)
         if s.drop_at is not None and facts.drop_s is None and done >= s.drop_at:
             facts.drop_s = time.time()
             admin.set_reputation(ACCOUNT, "under_review")

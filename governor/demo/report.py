@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from governor.demo.fleet import ACCOUNT
 from governor.demo.midnight import midnight_event
+from governor.demo.pace import IN_FLIGHT, pace_event
 from governor.demo.scenarios import UTILISATION_BAR
 
 if TYPE_CHECKING:
@@ -116,6 +117,12 @@ def _events(facts: RunFacts, tally: Tally) -> dict[str, Any]:
         if midnight is not None:  # negative margin: the workers were ready after the plan's go
             margin_s = round(facts.midnight.go_at_s - facts.ready_s, 3) if facts.ready_s else None
             out["midnight"] = {**midnight, "start_margin_s": margin_s}
+    if facts.pace is not None:
+        s = facts.scenario
+        out["pace"] = pace_event(
+            facts.pace, tally, 0 if s.high_every_s is not None else None, s.pace_burst or 1,
+            facts.time_scale, s.period_s * facts.time_scale / 60 / s.limit,
+        )
     if facts.outages:
         out["outages"] = [
             {"start_s": round(o["real_start_s"] - facts.started_s, 3),
@@ -211,5 +218,20 @@ def _outage(r: dict[str, Any]) -> dict[str, Any]:
                   f"{worst} per worker (bar {planned})")
 
 
+def _pace(r: dict[str, Any]) -> dict[str, Any]:
+    p = r["events"].get("pace")
+    if p is None or not p["minutes"]:
+        return _check("on the pace line", False, "no provider minute of the backlog measured")
+    p99 = p["high_wait_p99_s"]
+    high = ("no high-priority sends" if p99 is None else
+            f"{p['high_sends']} high-priority sends waited p99 {p99 * 1000:.0f} ms (bar "
+            f"{2 * p['interval_s'] * 1000:.0f} ms: two emission intervals)")
+    return _check("on the pace line", p["met"],
+                  f"the backlog at most {p['most_ahead']:g} ahead of the line (bar: its burst "
+                  f"of {p['burst']} and {IN_FLIGHT} in flight) and {p['most_behind']:g} behind "
+                  f"it over {len(p['minutes'])} provider minutes at {p['per_min']:g}/minute "
+                  f"(after {p['out_of_band']:,} spent out of band); {high}")
+
+
 _CHECKS = {"no_429": _no_429, "utilisation": _utilisation, "drop": _drop,
-           "midnight": _midnight, "intact": _intact, "outage": _outage}
+           "midnight": _midnight, "intact": _intact, "outage": _outage, "pace": _pace}

@@ -24,7 +24,7 @@ import contextlib
 import secrets
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from governor.backends.urls import redacted
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from governor.capacity import Latency
     from governor.demo.midnight import MidnightPlan
+    from governor.demo.pace import PaceStart
     from governor.demo.progress import Progress
     from governor.demo.tally import Tally
     from governor.mock.windows import WindowMode
@@ -111,6 +112,7 @@ class RunFacts:
     started_s: float = 0.0
     ended_s: float = 0.0
     midnight: MidnightPlan | None = None
+    pace: PaceStart | None = None
     drop_s: float | None = None
     outages: list[dict[str, Any]] = field(default_factory=list)
     spent: list[dict[str, Any]] = field(default_factory=list)
@@ -231,17 +233,25 @@ def _serve(facts: RunFacts, fleet: Fleet, stack: contextlib.ExitStack, url: str 
         if not facts.interrupted:  # a Ctrl-C at a terminal stops the mock too
             raise
         return
-    if scenario.midnight or scenario.drop_at is not None or facts.server["totals"]["rate_limited"]:
+    if (scenario.midnight or scenario.drop_at is not None or scenario.pace_per_min
+            or facts.server["totals"]["rate_limited"]):
         facts.log = mock.admin.log(limit=100_000)["entries"]
 
 
 def _configs(facts: RunFacts, mock_url: str, redis_url: str, token: str) -> list[WorkerConfig]:
     s, run = facts.scenario, secrets.token_hex(4)
-    return [
+    paced = s.pace_per_min is not None
+    configs = [
         WorkerConfig(
             i, mock_url, redis_url, f"governor-demo-{run}", facts.options.workers, s.provider,
             s.plan, facts.time_scale, token, s.method, s.path, s.batch,
             f"demo-{run}" if s.idempotency else None, s.lose_every,
+            "low" if paced else "normal", True if paced else None, s.pace_burst,
+            1.0 if paced else None,
         )
         for i in range(facts.options.workers)
     ]
+    if s.high_every_s is not None:  # worker 0 sends a password reset now and then
+        configs[0] = replace(configs[0], priority="high",
+                             gap_s=s.high_every_s * facts.time_scale / 60)
+    return configs

@@ -15,7 +15,7 @@ from governor.limits import DAY_S
 
 __all__ = ["SCENARIOS", "Check", "Outage", "Scenario", "Spend", "with_midnight"]
 
-Check = Literal["no_429", "utilisation", "drop", "midnight", "intact", "outage"]
+Check = Literal["no_429", "utilisation", "drop", "midnight", "intact", "outage", "pace"]
 """A bar of the run (see ``governor.demo.report``):
 
 ``no_429``       the server answered no 429 at all
@@ -28,6 +28,10 @@ Check = Literal["no_429", "utilisation", "drop", "midnight", "intact", "outage"]
 ``intact``       every message acknowledged once: nothing lost, nothing failed, none
                  delivered twice
 ``outage``       the outages ridden out: at most one 503 per worker per outage
+``pace``         the backlog's spend on the pace line: at every provider minute from the
+                 second on, no more than the line plus the burst allowance (and one call in
+                 flight), no less than the line less 2% (or two calls); the high-priority
+                 sends' waits p99 at most two emission intervals (``governor.demo.pace``)
 """
 
 UTILISATION_BAR = 0.97
@@ -67,6 +71,13 @@ class Scenario:
     before it; ``clock_offset_s`` is how many provider seconds the provider's clock runs ahead
     of the fleet's (negative: behind), so its midnight comes that much earlier (later) than
     the governor's; ``out_of_band`` is what other senders spend of the same day's quota.
+
+    A ``pace_per_min`` run has pacing on (a burst allowance of ``pace_burst``), lanes on (a
+    horizon of one emission interval) and its backlog sent as ``priority="low"``; as it starts,
+    other senders spend as much of the day's quota as leaves that many requests a provider
+    minute for the rest of the provider day (``governor.demo.pace``). With ``high_every_s``,
+    worker 0 sends ``priority="high"`` (a password reset) about once every that many
+    provider seconds instead.
     """
 
     name: str
@@ -91,6 +102,9 @@ class Scenario:
     quota: int | None = None
     clock_offset_s: float = 0.0
     out_of_band: tuple[Spend, ...] = field(default=())
+    pace_per_min: float | None = None
+    high_every_s: float | None = None
+    pace_burst: int | None = None
 
     @property
     def route(self) -> str:
@@ -141,6 +155,15 @@ SCENARIOS: dict[str, Scenario] = {
             "sendmux", None, "/api/v1/emails/send", "api", 1800, 60.0, 1200,
             ("no_429", "outage", "intact"), idempotency=True, lose_every=40,
             outages=(Outage(0.25, 20.0), Outage(0.6, 10.0, "no_active_providers")),
+        ),
+        Scenario(
+            "paced",
+            "MailerSend Starter with pacing on: a low-priority backlog spread over what other "
+            "senders left of the day (60 requests a minute), password resets (high) arriving",
+            "the backlog follows the pace line within its burst allowance; the resets bypass "
+            "it and wait at most two emission intervals (p99); zero 429s",
+            "mailersend", "starter", "/v1/email", "email", 120, 60.0, 300,
+            ("no_429", "pace", "intact"), pace_per_min=60.0, high_every_s=5.0, pace_burst=5,
         ),
         Scenario(
             "lettr-hidden", "Lettr: a 3/s limit and no rate headers; the profile knows it",

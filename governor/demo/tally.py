@@ -74,6 +74,8 @@ class Tally:
     statuses: Counter[int] = field(default_factory=Counter)
     codes: Counter[str] = field(default_factory=Counter)
     waits: list[float] = field(default_factory=list)
+    worker_waits: dict[int, list[float]] = field(default_factory=dict)
+    ok_sends: list[tuple[float, int, int]] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
     per_worker: dict[int, WorkerStats] = field(default_factory=dict)
     spawned: set[int] = field(default_factory=set)
@@ -106,6 +108,7 @@ class Tally:
             stats.requests += 1
             self.statuses[e.status] += 1
             self.waits.append(e.wait_s)
+            self.worker_waits.setdefault(e.worker, []).append(e.wait_s)
         if e.outcome in ("ok", "fail", "unknown"):
             for i in e.ids:
                 if i in self.acked:
@@ -113,6 +116,7 @@ class Tally:
                 self.acked.add(i)
         if e.outcome == "ok":
             stats.sent += len(e.ids)
+            self.ok_sends.append((e.at_s, e.worker, len(e.ids)))
             self._ok_times.append(e.at_s)
             self.first_ok_s = e.at_s if self.first_ok_s is None else self.first_ok_s
         elif e.outcome == "fail":

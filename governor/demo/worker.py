@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import random
 import signal
 import time
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from multiprocessing.queues import Queue
     from multiprocessing.synchronize import Event
 
+    from governor.core import Priority
     from governor.headers import Observation
     from governor.outcome import Outcome
 
@@ -59,6 +61,11 @@ class WorkerConfig:
     batch: int = 1
     idempotency_prefix: str | None = None
     lose_every: int = 0
+    priority: Priority = "normal"
+    pacing: bool | None = None
+    pace_burst: int | None = None
+    lane_horizon: float | None = None
+    gap_s: float = 0.0
 
 
 class Spawned(NamedTuple):
@@ -172,6 +179,7 @@ def run_worker(setup: Queue[WorkerConfig], work: Queue[int], events: Queue[Any],
             provider=cfg.provider, plan=cfg.plan, reputation="healthy", redis_url=cfg.redis_url,
             key_prefix=cfg.key_prefix, time_scale=cfg.time_scale, api_token=cfg.token,
             fleet_size=cfg.fleet_size,  # when Redis fails, each worker keeps to its share
+            pacing=cfg.pacing, pace_burst=cfg.pace_burst, lane_horizon=cfg.lane_horizon,
         )
         if isinstance(gov.backend, FallbackBackend):  # it is, with a Redis URL
             stats = gov.backend.stats
@@ -198,7 +206,10 @@ class _Loop:
         while not go.wait(_TAKE_TIMEOUT_S):
             if stop.is_set():
                 return
+        gaps = random.Random(self.cfg.index)
         while not stop.is_set():
+            if self.cfg.gap_s and stop.wait(gaps.uniform(0.5, 1.5) * self.cfg.gap_s):
+                return  # a sender that sends now and then, not a backlog
             try:
                 ids = _take(self.work, self.cfg.batch)
             except queue.Empty:
@@ -213,7 +224,7 @@ class _Loop:
             headers["Idempotency-Key"] = f"{cfg.idempotency_prefix}-{'.'.join(map(str, ids))}"
         asked = time.monotonic()
         try:
-            with self.gov.limit(self.route) as decision:
+            with self.gov.limit(self.route, priority=cfg.priority) as decision:
                 wait_s = time.monotonic() - asked
                 sent_at_us = time.time_ns() // 1000
                 response = self.client.request(

@@ -13,6 +13,7 @@
 --               quota.shift                     where quota days start (µs past an epoch day;
 --                                               absent: 00:00 UTC, no provider stated a reset)
 --               quota.seq                       every quota call ever granted
+--               quota.pace                      the pace line's arrival time (µs epoch)
 --               <bucket>.tat, <bucket>.pause,   per bucket: theoretical arrival time and
 --               <bucket>.interval               pause-until (µs epoch), learned interval (µs)
 --               expires                         when the key's TTL runs out (µs epoch)
@@ -28,22 +29,29 @@
 --             quota_base (calls), quota_reset (µs epoch), relax_after, quota_debit (calls),
 --             spent (tokens of every bucket granted on their own), spent_from (µs epoch),
 --             spent_on_top (1/0); an instant of 0 means "none"
--- ARGV[6]     quota day length (µs); 0 = the call spends no quota (ARGV[7..8] ignored)
+-- ARGV[6]     quota day length (µs); 0 = the call spends no quota (ARGV[7..10] ignored)
 -- ARGV[7]     quota limit (calls per day)
 -- ARGV[8]     quota reserve (calls held back for high priority)
--- ARGV[9..15] the names of the fields pause, quota.day, quota.used, quota.next_used, expires,
---             quota.shift, quota.seq
--- ARGV[13+3i], ARGV[14+3i], ARGV[15+3i]
+-- ARGV[9]     pacing: µs after the quota day's start at which the pace line reaches
+--             limit - reserve; 0 = no pacing (governor.engine, "Pacing")
+-- ARGV[10]    pacing: the burst allowance (calls)
+-- ARGV[11]    the lane's horizon: how far ahead a normal call may book, in thousandths of
+--             the call's widest emission interval; 0 = without bound (governor.engine, "Lanes")
+-- ARGV[12..19] the names of the fields pause, quota.day, quota.used, quota.next_used,
+--             expires, quota.shift, quota.seq, quota.pace
+-- ARGV[17+3i], ARGV[18+3i], ARGV[19+3i]
 --             bucket i (i = 1..n): the names of its fields <name>.tat, .pause, .interval
---             (ARGV[9..15+3n] go to one HMGET as they are; they never change)
--- ARGV[13+3n+3i]  bucket i: configured emission interval (µs per token)
--- ARGV[14+3n+3i]  bucket i: burst (tokens)
--- ARGV[15+3n+3i]  bucket i: limit (tokens per period; only sizes the TTL)
+--             (ARGV[12..19+3n] go to one HMGET as they are; they never change)
+-- ARGV[17+3n+3i]  bucket i: configured emission interval (µs per token)
+-- ARGV[18+3n+3i]  bucket i: burst (tokens)
+-- ARGV[19+3n+3i]  bucket i: limit (tokens per period; only sizes the TTL)
 --
 -- Reply: one string of integers separated by spaces (cheaper to read than an array):
---   allowed (1/0), now_us, wait_us, scope, remaining, reset_us, quota_day, quota_used,
+--   allowed (1 = allowed, 0 = denied, 2 = denied: the lane or the pace may not book this far
+--   ahead, decide again after wait_us), now_us, wait_us, scope, remaining, reset_us, quota_day, quota_used,
 --   quota_seq, quota_reset, mark_1..mark_n, prior_1..prior_n
---   scope: i >= 1 = bucket i, -1 = the account pause, -2 = the quota, 0 = none (no scopes).
+--   scope: i >= 1 = bucket i, -1 = the account pause, -2 = the quota, -3 = the pace line,
+--   0 = none (no scopes).
 --   mark_i / prior_i: bucket i's tat after / before the call (for a refund). A denial has
 --   quota_day -1 and no marks or priors; so does the quota_day of a call that spends no quota.
 --   quota_used, quota_seq, quota_reset: the quota's count for today (the day of now), its
@@ -60,7 +68,8 @@
 -- decision spends only when allowed (a denial writes nothing more); tokens `spent` on their own
 -- move every bucket's tat to max(tat, spent_from) + spent * interval (on top), else to at least
 -- spent_from + spent * interval. Each bucket's tat moves to
--- max(tat, grant) + cost * interval; the quota adds cost to the day of the grant and to seq.
+-- max(tat, grant) + cost * interval; the quota adds cost to the day of the grant and to seq,
+-- and a paced call moves quota.pace along the line.
 -- The key's TTL is extended, never shortened, to when every part of the state is dead: a bucket
 -- once a call of up to `limit` tokens could go at once and its pause is over, the quota past
 -- the end of the following day. It is extended with some slack, so most calls skip the PEXPIRE.
@@ -84,6 +93,12 @@ local function floordiv(a, b)
   return q
 end
 
+-- ceil(k * span / left), exact for the sizes at hand (governor.engine._mul_ceil).
+local function mul_ceil(k, span, left)
+  local whole = floordiv(span, left)
+  return k * whole - floordiv(-(k * (span - whole * left)), left)
+end
+
 -- The quota counts for (today, tomorrow) of a state counting `day` (governor.engine).
 local function counts(day, used, used_next, today)
   if day >= today then
@@ -105,8 +120,8 @@ end
 local cost = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[4])
 local day_us = tonumber(ARGV[6])
-local n = (#ARGV - 15) / 6
-local state = redis.call('HMGET', key, unpack(ARGV, 9, 15 + 3 * n))
+local n = (#ARGV - 19) / 6
+local state = redis.call('HMGET', key, unpack(ARGV, 12, 19 + 3 * n))
 
 if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.apply
   local a = {}
@@ -125,11 +140,11 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
   local writes, dead_at, news = {}, now, {}
   if i > 0 then
     local j = 3 * i
-    local name = string.sub(ARGV[13 + j], 1, -5) -- '<name>.tat' without '.tat'
+    local name = string.sub(ARGV[17 + j], 1, -5) -- '<name>.tat' without '.tat'
     local more = redis.call('HMGET', key, name .. '.learned_at', name .. '.relax')
     local learned, learned_at, relaxed =
-      tonumber(state[j + 7] or 0), tonumber(more[1] or 0), tonumber(more[2] or 0)
-    local configured = tonumber(ARGV[13 + 3 * n + j])
+      tonumber(state[j + 8] or 0), tonumber(more[1] or 0), tonumber(more[2] or 0)
+    local configured = tonumber(ARGV[17 + 3 * n + j])
     if interval > configured and interval > learned then
       learned, learned_at, relaxed = interval, sent_at, 0
     elseif relax == 1 and learned ~= 0 and relax_after ~= 0 and sent_at > learned_at then
@@ -138,11 +153,11 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
         learned, learned_at, relaxed = 0, 0, 0
       end
     end
-    local tat = tonumber(state[j + 5] or 0)
+    local tat = tonumber(state[j + 6] or 0)
     if min_tat ~= 0 then
       tat = math.max(tat, min_tat + moved)
     end
-    local was_paused = tonumber(state[j + 6] or 0)
+    local was_paused = tonumber(state[j + 7] or 0)
     local paused = was_paused
     if bucket_pause ~= 0 then
       paused = math.max(paused, bucket_pause + moved)
@@ -150,11 +165,11 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
     if paused > was_paused then
       news[#news + 1] = fmt('%d ', paused - now) .. name
     end
-    state[j + 5], state[j + 6], state[j + 7] = tat, paused, learned
-    writes = {ARGV[13 + j], fmt('%d', tat), ARGV[14 + j], fmt('%d', paused), ARGV[15 + j],
+    state[j + 6], state[j + 7], state[j + 8] = tat, paused, learned
+    writes = {ARGV[17 + j], fmt('%d', tat), ARGV[18 + j], fmt('%d', paused), ARGV[19 + j],
       fmt('%d', learned), name .. '.learned_at', fmt('%d', learned_at), name .. '.relax',
       fmt('%d', relaxed)}
-    local limit, burst = tonumber(ARGV[15 + 3 * n + j]), tonumber(ARGV[14 + 3 * n + j])
+    local limit, burst = tonumber(ARGV[19 + 3 * n + j]), tonumber(ARGV[18 + 3 * n + j])
     dead_at = math.max(dead_at, paused,
       tat + math.max(limit - burst, 0) * math.max(learned, configured))
   end
@@ -165,16 +180,16 @@ if ARGV[5] ~= '' then -- a reconcile adjustment rides along: governor.engine.app
     end
     for k = 1, n do
       local jk = 3 * k
-      local interval_k = math.max(tonumber(ARGV[13 + 3 * n + jk]), tonumber(state[jk + 7] or 0))
-      local tat = tonumber(state[jk + 5] or 0)
+      local interval_k = math.max(tonumber(ARGV[17 + 3 * n + jk]), tonumber(state[jk + 8] or 0))
+      local tat = tonumber(state[jk + 6] or 0)
       if on_top == 1 then -- they came in addition to the shared grants
         tat = math.max(tat, since) + spent * interval_k
       else -- they took the place of shared grants: time the bucket had free
         tat = math.max(tat, since + spent * interval_k)
       end
-      state[jk + 5] = tat
-      writes[#writes + 1], writes[#writes + 2] = ARGV[13 + jk], fmt('%d', tat)
-      local limit, burst = tonumber(ARGV[15 + 3 * n + jk]), tonumber(ARGV[14 + 3 * n + jk])
+      state[jk + 6] = tat
+      writes[#writes + 1], writes[#writes + 2] = ARGV[17 + jk], fmt('%d', tat)
+      local limit, burst = tonumber(ARGV[19 + 3 * n + jk]), tonumber(ARGV[18 + 3 * n + jk])
       dead_at = math.max(dead_at, tat + math.max(limit - burst, 0) * interval_k)
     end
   end
@@ -266,16 +281,20 @@ if account_pause > grant then
 end
 
 local tats, pauses, intervals = {}, {}, {}
+local widest = 0 -- the call's widest emission interval (what a lane's horizon is counted in)
 for i = 1, n do
   local j = 3 * i
-  local tat, paused = tonumber(state[j + 5] or 0), tonumber(state[j + 6] or 0)
-  local interval = tonumber(ARGV[13 + 3 * n + j])
-  local learned = tonumber(state[j + 7] or 0)
+  local tat, paused = tonumber(state[j + 6] or 0), tonumber(state[j + 7] or 0)
+  local interval = tonumber(ARGV[17 + 3 * n + j])
+  local learned = tonumber(state[j + 8] or 0)
   if learned > interval then
     interval = learned
   end
+  if interval > widest then
+    widest = interval
+  end
   tats[i], pauses[i], intervals[i] = tat, paused, interval
-  local ready = tat + (cost - tonumber(ARGV[14 + 3 * n + j])) * interval
+  local ready = tat + (cost - tonumber(ARGV[18 + 3 * n + j])) * interval
   if paused > ready then
     ready = paused
   end
@@ -286,10 +305,12 @@ end
 if bound > 0 then
   scope = bound
 end
-local wait = grant - now
 
 local q_day, q_left, q_used, q_seq, q_reset, q_end = -1, NO_LIMIT, -1, -1, -1, -1
 local day, used_day, used_next_day, shift
+local pace = -1 -- the pace line's arrival time after the call (-1: not paced)
+local reach = NO_LIMIT -- how far ahead of now the call may be booked (governor.engine, "Lanes")
+local near = 0 -- how near its slot a call denied as booked too far ahead comes back
 if day_us > 0 then
   day, used_day, used_next_day = tonumber(state[2] or 0), tonumber(state[3] or 0),
     tonumber(state[4] or 0)
@@ -303,7 +324,8 @@ if day_us > 0 then
     if scope == 0 then
       scope = -2
     end
-    return fmt('0 %d %d %d 0 %d -1 %d %d %d', now, wait, scope, grant, q_used, q_seq, q_reset)
+    return fmt('0 %d %d %d 0 %d -1 %d %d %d', now, grant - now, scope, grant, q_used, q_seq,
+      q_reset)
   end
   local used = used_next
   if q_day == today then
@@ -320,6 +342,40 @@ if day_us > 0 then
       q_seq, q_reset)
   end
   q_left = cap - used - cost
+  local pace_end = tonumber(ARGV[9])
+  if pace_end > 0 and ARGV[3] ~= '1' then -- governor.engine._pace
+    local t0 = q_end - day_us
+    local ends = t0 + pace_end
+    local a = tonumber(state[8] or 0)
+    if a >= t0 + day_us then -- a later day's: this day's own straight line for `used`
+      a = t0 + mul_ceil(used, pace_end, cap)
+    end
+    if grant > a then
+      a = grant
+    end
+    pace = a
+    if a < ends then -- the line is flat at the cap from its end on
+      local span, left, burst = ends - a, cap - used, tonumber(ARGV[10])
+      local ready
+      if cost >= burst then
+        ready = a + mul_ceil(cost - burst, span, left)
+      else -- the look-back: at most `burst - cost` intervals of the whole day's line
+        local back = -mul_ceil(cost - burst, span, left)
+        local whole = -mul_ceil(cost - burst, pace_end, cap)
+        if whole < back then
+          back = whole
+        end
+        ready = a - back
+      end
+      pace = a + mul_ceil(cost, span, left)
+      if ready > grant then
+        if widest > 0 then -- booked further on, it would hold the buckets for high calls
+          reach, near = grant - now + widest, widest
+        end
+        grant, scope, bound = ready, -3, 0
+      end
+    end
+  end
   if day < today then
     day, used_day, used_next_day = today, q_used, used_next
   end
@@ -329,8 +385,23 @@ if day_us > 0 then
     used_next_day = math.max(used_next_day + cost, 0)
   end
 end
+local wait = grant - now
 if wait > max_wait then
   return fmt('0 %d %d %d 0 %d -1 %d %d %d', now, wait, scope, grant, q_used, q_seq, q_reset)
+end
+local horizon = tonumber(ARGV[11])
+if horizon > 0 and widest > 0 and ARGV[3] ~= '1' then
+  horizon = floordiv(widest * horizon, 1000)
+  if horizon < reach then
+    reach, near = horizon, horizon
+  end
+end
+if wait > reach then -- the call may not book this far ahead: decide again nearer its slot
+  local later = wait - near
+  if later < widest then
+    later = widest
+  end
+  return fmt('2 %d %d %d 0 %d -1 %d %d %d', now, later, scope, grant, q_used, q_seq, q_reset)
 end
 
 -- Allowed: spend, and keep the key alive as long as any of its state matters.
@@ -341,6 +412,10 @@ if day_us > 0 then
   writes = {'quota.day', fmt('%d', day), 'quota.used', fmt('%d', used_day), 'quota.next_used',
     fmt('%d', used_next_day), 'quota.seq', fmt('%d', q_seq)}
   w = 8
+  if pace >= 0 then
+    writes[9], writes[10] = ARGV[19], fmt('%d', pace)
+    w = 10
+  end
   dead_at = (day + 2) * day_us + shift
 end
 local reply = {1, now, wait, 0, 0, 0, q_day, q_used, q_seq, q_reset}
@@ -348,14 +423,14 @@ local remaining, reset_us, tightest = NO_LIMIT, grant, 0
 for i = 1, n do
   local j = 3 * i
   local interval = intervals[i]
-  local burst, limit = tonumber(ARGV[14 + 3 * n + j]), tonumber(ARGV[15 + 3 * n + j])
+  local burst, limit = tonumber(ARGV[18 + 3 * n + j]), tonumber(ARGV[19 + 3 * n + j])
   local tat = tats[i]
   if tat < grant then
     tat = grant
   end
   tat = tat + cost * interval
   reply[10 + i], reply[10 + n + i] = tat, tats[i]
-  writes[w + 1], writes[w + 2] = ARGV[13 + j], fmt('%d', tat)
+  writes[w + 1], writes[w + 2] = ARGV[17 + j], fmt('%d', tat)
   w = w + 2
   local full_at = tat
   if limit > burst then -- a call of up to `limit` tokens still waits on this state
@@ -379,6 +454,8 @@ if day_us > 0 and bound == 0 and q_left < remaining then
 end
 if scope == -1 then
   reset_us = grant
+elseif scope == -3 then -- what the line holds back is the quota: say what is left of it
+  remaining, reset_us = q_left, grant
 end
 if scope == 0 then
   scope = tightest

@@ -39,20 +39,32 @@ POLICY = Policy(
     DailyQuota(12, reserve=3),
     time_scale=6.0,  # a minute of 6 s, a quota day of 2.4 h
 )
+# The same scopes with the day paced (over 18 hours, a burst of 3: a call every 4.3 s), and
+# with lanes on too (normal calls booking at most 20 intervals ahead, low ones 5).
+PACED = Policy(
+    POLICY.buckets, POLICY.router.routes, DailyQuota(2000, reserve=200), time_scale=6.0,
+    pacing=True, pace_until_h=18.0, pace_burst=3,
+)
+LANES = Policy(
+    POLICY.buckets, POLICY.router.routes, DailyQuota(2000, reserve=200), time_scale=6.0,
+    pacing=True, pace_until_h=18.0, pace_burst=3, lane_horizon=20.0, low_share=0.75,
+)
+POLICIES = {"plain": POLICY, "paced": PACED, "lanes": LANES}
 ROUTES = ["GET /a", "POST /ab", "POST /abc", "GET /free", "GET /quota-only"]
 DAY_US = 8_640_000_000
 
 decide_op = st.tuples(
     st.just("decide"),
     st.sampled_from(ROUTES),
-    st.integers(1, 2),
-    st.booleans(),
-    st.sampled_from([0, 100_000, 2_000_000, NO_LIMIT_US]),
+    st.integers(1, 4),
+    st.sampled_from(["normal", "high", "low"]),
+    st.sampled_from([0, 100_000, 2_000_000, 300_000_000, NO_LIMIT_US]),
 )
 refund_op = st.tuples(st.just("refund"), st.integers(0, 30))
 advance_op = st.tuples(
     st.just("advance"),
-    st.one_of(st.integers(0, 3_000_000), st.integers(DAY_US // 3, DAY_US * 3)),
+    st.one_of(st.integers(0, 3_000_000), st.integers(0, DAY_US // 20),
+              st.integers(DAY_US // 3, DAY_US * 3)),
 )
 # A reconcile adjustment, applied at once or riding along with a decision, planned on a clock
 # ``skew`` off the backend's (within a day either way; 0 with a stamp of 0: the instants are on
@@ -90,7 +102,9 @@ OPS = st.lists(
 )
 
 
-def _run(ops: list[tuple[Any, ...]], backend_for: Callable[[ManualClock], Any]) -> None:
+def _run(
+    ops: list[tuple[Any, ...]], backend_for: Callable[[ManualClock], Any], policy: Policy = POLICY
+) -> None:
     clock = ManualClock(1_767_225_600.0 - 30.0)  # shortly before a UTC midnight
     reference = MemoryBackend(clock)
     backend = backend_for(clock)
@@ -98,8 +112,11 @@ def _run(ops: list[tuple[Any, ...]], backend_for: Callable[[ManualClock], Any]) 
     try:
         for op in ops:
             if op[0] == "decide":
-                _, route, cost, high, max_wait = op
-                spec = POLICY.spec(route)
+                _, route, cost, lane, max_wait = op
+                spec = policy.spec(route)
+                if lane == "low":
+                    spec = spec.low
+                high = lane == "high"
                 expected = reference.decide("acct", spec, cost, high, max_wait)
                 got = backend.decide("acct", spec, cost, high, max_wait)
                 assert got == expected, op
@@ -107,7 +124,7 @@ def _run(ops: list[tuple[Any, ...]], backend_for: Callable[[ManualClock], Any]) 
                     granted.append((route, cost, expected))
             elif op[0] == "refund" and granted:
                 route, cost, v = granted[op[1] % len(granted)]
-                args = ("acct", POLICY.spec(route), cost, v.marks, v.priors, v.quota_day)
+                args = ("acct", policy.spec(route), cost, v.marks, v.priors, v.quota_day)
                 reference.refund(*args)
                 backend.refund(*args)
             elif op[0] == "advance":
@@ -127,7 +144,7 @@ def _run(ops: list[tuple[Any, ...]], backend_for: Callable[[ManualClock], Any]) 
                     spent=op[15], spent_from_us=now + op[16] if op[16] else 0,
                     spent_on_top=op[17],
                 )
-                spec = POLICY.spec("POST /abc")
+                spec = policy.spec("POST /abc")
                 if op[1]:
                     reference.apply("acct", spec, adjustment)
                     backend.apply("acct", spec, adjustment)
@@ -138,20 +155,24 @@ def _run(ops: list[tuple[Any, ...]], backend_for: Callable[[ManualClock], Any]) 
         backend.close()
 
 
+@pytest.mark.parametrize("policy", list(POLICIES))
 @settings(max_examples=150, deadline=None)
 @given(ops=OPS)
-def test_lua_matches_the_engine_on_fakeredis(ops: list[tuple[Any, ...]]) -> None:
+def test_lua_matches_the_engine_on_fakeredis(policy: str, ops: list[tuple[Any, ...]]) -> None:
     server = fakeredis.FakeServer()
-    _run(ops, lambda clock: RedisBackend(fakeredis.FakeRedis(server=server), clock=clock))
+    _run(ops, lambda clock: RedisBackend(fakeredis.FakeRedis(server=server), clock=clock),
+         POLICIES[policy])
 
 
 @pytest.mark.redis
 @settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+@pytest.mark.parametrize("policy", list(POLICIES))
 @given(ops=OPS)
 def test_lua_matches_the_engine_on_a_real_server(
-    redis_url: str, ops: list[tuple[Any, ...]]
+    redis_url: str, policy: str, ops: list[tuple[Any, ...]]
 ) -> None:
     prefix = f"eq{uuid.uuid4().hex[:12]}"
-    _run(ops, lambda clock: RedisBackend.from_url(redis_url, prefix=prefix, clock=clock))
+    _run(ops, lambda clock: RedisBackend.from_url(redis_url, prefix=prefix, clock=clock),
+         POLICIES[policy])

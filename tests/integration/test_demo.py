@@ -92,6 +92,22 @@ def test_steady_fleet_gets_no_429_and_uses_97_percent_of_the_limit(tmp_path: Pat
 @needs_server
 @pytest.mark.slow
 @pytest.mark.redis
+def test_a_paced_backlog_follows_the_line_and_the_resets_go_through(tmp_path: Path) -> None:
+    report = run_demo(tmp_path, "paced", "--messages", "150")
+    pace = report["events"]["pace"]
+    assert pace["per_min"] == pytest.approx(60.0, rel=0.01)  # not the bucket's 120
+    assert len(pace["minutes"]) >= 2
+    assert pace["most_ahead"] <= pace["burst"] + 2
+    assert pace["high_sends"] >= 5
+    assert pace["high_wait_p99_s"] <= 2 * pace["interval_s"]
+    assert report["rate_limited_total"] == 0
+    _intact(report)
+    assert (report["met"], report["exit"]) == (True, 0), (report["checks"], report["stderr"])
+
+
+@needs_server
+@pytest.mark.slow
+@pytest.mark.redis
 def test_mock_latency_bounds_the_fleet_by_workers_over_latency(tmp_path: Path) -> None:
     # 8 workers at 1 s a call make 8 calls/s, well under 20/s: the workers bind, not the limit.
     report = run_demo(tmp_path, "steady", "--messages", "24", "--latency-ms", "1000")

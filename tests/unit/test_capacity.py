@@ -251,3 +251,73 @@ def test_a_latency_spread_costs_a_lone_worker_its_calls_over_a_spacing() -> None
     assert Latency(0.3).excess_s(0.2) == pytest.approx(0.1)
     assert Latency.from_samples([0.1, 0.7]).excess_s(0.5) == pytest.approx(0.1)
 
+
+
+def paced(plan_name: str, until_h: float = 24.0, reserve: int = 0) -> Policy:
+    return Policy.from_profile(load_profile("mailersend").resolve(plan_name),
+                               quota_reserve=reserve, pacing=True, pace_until_h=until_h)
+
+
+def test_a_paced_quota_spreads_the_job_over_what_is_left_of_each_day() -> None:
+    # Hobby, 1,000 a day paced over the whole day, from 15:00: day 1 spreads 1,000 over the 9
+    # hours left, day 2 over all 24, the last 500 take half of day 3.
+    p = plan(paced("hobby"), Workload(2_500), 8, Latency(0.3), START)
+    assert p.paced_until_h == 24.0
+    assert p.quota_runs_out_at == datetime(2026, 11, 24, 0, 0, tzinfo=timezone.utc)
+    assert p.finish == datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+    assert p.days == 3
+    assert p.sending_s == pytest.approx(45 * 3600)  # it sends all along, slowly
+    timeline = dict(p.timeline)
+    assert timeline[9 * 3600] == pytest.approx(1_000)
+
+
+def test_a_pace_until_an_hour_ends_each_days_spend_at_that_hour() -> None:
+    p = plan(paced("hobby", until_h=18.0), Workload(2_500), 8, Latency(0.3), START)
+    assert p.quota_runs_out_at == datetime(2026, 11, 23, 18, 0, tzinfo=timezone.utc)
+    assert p.finish == datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+
+
+def test_a_job_slower_than_the_line_is_not_held_by_it() -> None:
+    # Starter: 100,000 a day over the 9 hours left is 3.1 calls/s; POST /v1/email allows 2/s.
+    p = plan(paced("starter"), Workload(1_000), 8, Latency(3.0), START)
+    assert p.drain_s == pytest.approx(500.0)
+    assert p.quota_runs_out_at is None
+
+
+def test_what_the_reserve_costs_in_drain_time() -> None:
+    # 2,000 on Hobby fit in two days' quota; with 100 a day held back the last 200 wait for a
+    # third day's midnight.
+    free = plan(policy("hobby"), Workload(2_000), 8, Latency(0.3), START)
+    held = plan(Policy.from_profile(load_profile("mailersend").resolve("hobby"),
+                                    quota_reserve=100), Workload(2_000), 8, Latency(0.3), START)
+    assert (free.quota_reserve, free.reserve_cost_s) == (0, 0.0)
+    assert held.quota_reserve == 100
+    assert held.finish == datetime(2026, 11, 25, 0, 1, 40, tzinfo=timezone.utc)
+    assert held.reserve_cost_s == pytest.approx(86_400 - 500 + 100)
+    assert plan(policy("starter"), Workload(1_000), 8, Latency(3.0), START).reserve_cost_s == 0
+
+
+def test_simulation_agrees_with_the_paced_plan() -> None:
+    pol = paced("hobby")
+    expected = plan(pol, Workload(2_500), 8, Latency(0.3), START)
+    got = simulate(pol, Workload(2_500), 8, Latency(0.3), START)
+    assert got.calls == 2_500
+    assert got.drain_s == pytest.approx(expected.drain_s, rel=0.01)
+    assert got.days == expected.days
+
+
+def test_plan_command_accounts_for_pacing_and_the_reserve() -> None:
+    args = ["plan", "--plan", "hobby", "--messages", "2000", "--latency-ms", "300",
+            "--start", "2026-11-23T15:00:00Z", "--pacing", "--pace-until-hour", "18",
+            "--priority-reserve", "100"]
+    data = json.loads(runner.invoke(app, [*args, "--json"]).output)["plan"]
+    assert (data["paced_until_h"], data["quota_reserve"]) == (18.0, 100)
+    assert data["quota_runs_out_at"] == "2026-11-23T18:00:00Z"  # 900 spread from 15:00
+    assert data["finish"] == "2026-11-25T04:00:00Z"  # 200 of day 3's 900, by 18 h x 2/9
+    assert data["reserve_cost_s"] == pytest.approx(10 * 3600)  # without it: 18:00 of day 2
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    assert "spread until 18:00" in table.output
+    assert "+10 h of drain time" in table.output
+    off = json.loads(runner.invoke(app, [*args[:9], "--json"]).output)["plan"]
+    assert (off["paced_until_h"], off["reserve_cost_s"]) == (None, 0.0)

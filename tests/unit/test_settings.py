@@ -297,3 +297,35 @@ def test_a_bad_redis_url_is_a_settings_error_before_anything_starts(
         with pytest.raises(SettingsError, match=re.escape(says)) as info:
             start()
         assert "redis_url (env GOVERNOR_REDIS_URL): " in str(info.value)
+
+
+def test_pacing_and_lanes_come_from_settings_over_the_profile(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    default = GovernorSettings.load(plan="starter").policy().quota_spec
+    assert default is not None
+    assert default.pace_end_us == 0  # off by default
+    monkeypatch.setenv("GOVERNOR_PACING", "true")
+    monkeypatch.setenv("GOVERNOR_PACE_UNTIL_HOUR", "18")
+    monkeypatch.setenv("GOVERNOR_LANE_HORIZON", "2")
+    policy = GovernorSettings.load(plan="starter").policy()
+    quota = policy.quota_spec
+    assert quota is not None
+    assert (quota.pace_end_us, quota.pace_burst) == (18 * 3600 * 1_000_000, 50)
+    assert (policy.spec("POST /v1/email").horizon, policy.spec("POST /v1/email").low.horizon) == (
+        2000, 1000)
+    profile = tmp_path / "paced.toml"
+    profile.write_text(
+        'name = "paced"\n[quota]\nlimit = "240/day"\npacing = true\npace_until_hour = 12\n'
+        '[buckets]\napi = "10/second"\n[[routes]]\nmatch = "* /**"\nbuckets = ["api"]\n'
+    )
+    monkeypatch.delenv("GOVERNOR_PACING")
+    monkeypatch.delenv("GOVERNOR_PACE_UNTIL_HOUR")
+    own = GovernorSettings.load(provider=str(profile)).policy().quota_spec
+    assert own is not None
+    assert own.pace_end_us == 12 * 3600 * 1_000_000
+    off = GovernorSettings.load(provider=str(profile), pacing=False).policy().quota_spec
+    assert off is not None
+    assert off.pace_end_us == 0
+    with pytest.raises(SettingsError, match="pace_until_hour"):
+        GovernorSettings.load(pace_until_hour=25)

@@ -39,3 +39,28 @@ def test_from_hash_reads_the_redis_layout_and_skips_garbage() -> None:
     assert snap.buckets["email"].interval_us == 600
     assert snap.buckets["general"].pause_until_us == 3
     assert "bad" not in snap.buckets
+
+
+def test_describe_shows_where_a_paced_day_stands_against_its_line() -> None:
+    clock = ManualClock()  # 00:00 UTC
+    policy = Policy.from_profile(load_profile("mailersend").resolve("hobby"), pacing=True,
+                                 pace_until_h=20.0)
+    gov = Governor(policy, clock=clock)
+    assert describe(gov.backend.snapshot(gov.account.key), policy)[  # type: ignore[attr-defined]
+        "quota"]["pace"]["line"] == 0
+    clock.advance(10 * 3600)  # 10:00, half the pace span: the line allows 500 by now
+    for _ in range(3):
+        gov.acquire(EMAIL)  # sent 36 s apart (1,000 over 10 hours)
+    pace = describe(gov.backend.snapshot(gov.account.key), policy)[  # type: ignore[attr-defined]
+        "quota"]["pace"]
+    assert (pace["line"], pace["used"], pace["ahead"]) == (501, 3, -498)  # at 10:01:12
+    assert pace["ends_in_s"] == 10 * 3600 - 72
+    assert pace["next_normal_in_s"] == pytest.approx(36.0)  # the 997 left from the last on
+    assert pace["per_hour"] == pytest.approx(100.0)
+    plain = describe(gov.backend.snapshot(gov.account.key),  # type: ignore[attr-defined]
+                     Policy.from_profile(load_profile("mailersend").resolve("hobby")))
+    assert plain["quota"]["pace"] is None
+
+
+def test_from_hash_reads_the_pace() -> None:
+    assert from_hash(5, {b"quota.pace": b"77"}).quota_pace_us == 77
