@@ -32,6 +32,7 @@ class Example:
 CASES = [
     Example("requests_session.py", 5),
     Example("httpx_async.py", 10),
+    Example("aiohttp_session.py", 10),
     Example("mailersend_sdk.py", 5),
     Example("lettr_sdk.py", 6, provider="lettr", plan="pro"),
     Example("decorated_function.py", 5),
