@@ -138,9 +138,34 @@ def _celery_ready(client: redis.Redis, queue: str) -> bool:
     return bool(client.exists(f"_kombu.binding.{queue}"))
 
 
+def _rq_workers(n: int, concurrency: int, queue: str, env: dict[str, str]
+                ) -> list[subprocess.Popen[bytes]]:
+    # RQ runs one job per worker process: n x concurrency processes. SimpleWorker keeps the
+    # process (and its governor) from job to job; one worker takes the scheduler's lock.
+    rq = str(Path(sys.executable).parent / "rq")
+    cmd = [rq, "worker", "-u", env["TASKFLEET_BROKER"], "-w", "rq.worker.SimpleWorker",
+           "--with-scheduler", "--logging_level", "ERROR", queue]
+    return [subprocess.Popen([*cmd, "-n", f"w{i}-{queue}"], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for i in range(n * concurrency)]
+
+
+def _rq_enqueue(queue: str, env: dict[str, str], messages: int) -> None:
+    from rq import Queue  # noqa: PLC0415 - the rq extra
+
+    os.environ.update({k: v for k, v in env.items() if k.startswith("TASKFLEET_")})
+    with redis.Redis.from_url(env["TASKFLEET_BROKER"]) as connection:
+        q = Queue(queue, connection=connection)
+        with connection.pipeline() as pipe:
+            for i in range(messages):
+                q.enqueue("benchmarks.taskfleet_app.rq_send", i, pipeline=pipe)
+            pipe.execute()
+
+
 Starter = Callable[[int, int, str, dict[str, str]], list[subprocess.Popen[bytes]]]
 KINDS: dict[str, tuple[Starter, Callable[[str, dict[str, str], int], None]]] = {
     "celery": (_celery_workers, _celery_enqueue),
+    "rq": (_rq_workers, _rq_enqueue),
 }
 
 
@@ -162,7 +187,8 @@ def run_fleet(kind: str = "celery", *, workers: int = 4, concurrency: int = 2,
             mock.admin.add_account("acme", TOKEN, plan="starter")
             env = _env(broker, state, prefix, mock.url, scale_s, threshold_s, lead_s, horizon_s)
             procs = start_workers(workers, concurrency, queue, env)
-            _wait_ready(client, workers, procs)
+            _wait_ready(kind, client, broker, workers * (concurrency if kind == "rq" else 1),
+                        procs)
             started = time.monotonic()
             enqueue(queue, env, messages)
             drop_t: float | None = None
@@ -193,10 +219,17 @@ def run_fleet(kind: str = "celery", *, workers: int = 4, concurrency: int = 2,
         server.stop()
 
 
-def _wait_ready(client: redis.Redis, workers: int, procs: list[subprocess.Popen[bytes]],
-                timeout_s: float = 60.0) -> None:
+def _ready(kind: str, client: redis.Redis, broker: str) -> int:
+    if kind == "celery":
+        return int(client.llen(READY))
+    with redis.Redis.from_url(broker) as connection:
+        return int(connection.scard("rq:workers"))
+
+
+def _wait_ready(kind: str, client: redis.Redis, broker: str, workers: int,
+                procs: list[subprocess.Popen[bytes]], timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while client.llen(READY) < workers:
+    while _ready(kind, client, broker) < workers:
         dead = [p.args for p in procs if p.poll() is not None]
         if dead or time.monotonic() > deadline:
             raise RuntimeError(f"task-queue workers did not start: {dead or 'timed out'}")

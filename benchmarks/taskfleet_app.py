@@ -1,5 +1,6 @@
 """The tasks a task-queue fleet runs in :mod:`benchmarks.taskfleet`: one governed send per
-message, to the mock provider, as a Celery task (``-A benchmarks.taskfleet_app``).
+message, to the mock provider, as a Celery task (``-A benchmarks.taskfleet_app``) and as an RQ job
+(:data:`rq_send`).
 Configured by the environment the harness gives the workers:
 
 ``TASKFLEET_BROKER`` (the Celery broker), ``TASKFLEET_REDIS`` (the governor's Redis and the
@@ -25,8 +26,11 @@ from celery.signals import worker_ready
 
 from governor import Governor, Policy, RedisBackend, load_profile
 from governor.integrations.celery import GovernedTask
+from governor.integrations.rq import current_run, governed_job
 
-__all__ = ["READY", "TALLY", "TOKEN", "app", "celery_send", "make_governor", "send"]
+__all__ = [
+    "READY", "TALLY", "TOKEN", "app", "celery_send", "make_governor", "rq_send", "send",
+]
 
 TOKEN = "tok-fleet"
 TALLY = "taskfleet:tally"
@@ -87,3 +91,16 @@ def celery_send(self: Any, message_id: int) -> requests.Response:
     """The Celery task: governed by GovernedTask, so it runs at its slot."""
     return send(message_id, getattr(self.request, "governor_wait_s", 0.0),
                 getattr(self.request, "governor_late_s", 0.0))
+
+
+def _rq_body(message_id: int) -> requests.Response:
+    run = current_run()
+    return send(message_id, 0.0 if run is None else run.sleep_s,
+                0.0 if run is None else run.late_s)
+
+
+rq_send = governed_job(make_governor, "POST /v1/email",
+                       threshold_s=float(ENV("TASKFLEET_RQ_THRESHOLD_S", "1.5")),
+                       lead_s=float(ENV("TASKFLEET_RQ_LEAD_S", "0.5")),
+                       horizon_s=float(ENV("TASKFLEET_HORIZON_S", "5")))(_rq_body)
+"""The RQ job: ``queue.enqueue(rq_send, i)``."""

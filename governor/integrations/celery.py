@@ -48,8 +48,6 @@ Outside a worker (``task(...)``, ``task_always_eager``) a run blocks in ``acquir
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import celery
@@ -61,6 +59,7 @@ from governor.integrations.deferral import (
     Slot,
     TaskGovernance,
     denials_in,
+    governor_for,
     headers_with,
     parts_of,
     settle,
@@ -84,29 +83,14 @@ log = logging.getLogger("governor")
 _VISIBILITY_S = {"redis": 3600.0, "rediss": 3600.0, "sentinel": 3600.0, "sqs": 1800.0,
                  "amqp": 1800.0, "amqps": 1800.0, "pyamqp": 1800.0}
 
-_lock = threading.Lock()
-_governors: dict[tuple[int, int], Governor] = {}
-
-
-def governor_for(factory: Callable[[], Governor]) -> Governor:
-    """The governor ``factory`` built in this process (built on first use: after a prefork
-    worker forks, each child builds its own, with its own Redis connections)."""
-    key = (os.getpid(), id(factory))
-    gov = _governors.get(key)
-    if gov is None:
-        with _lock:
-            gov = _governors.get(key)
-            if gov is None:
-                gov = _governors[key] = factory()
-    return gov
-
-
 class GovernedTask(celery.Task):  # type: ignore[misc]  # celery ships no type hints
     """A Celery task base class governing each run (see the module docstring). Options, given
     to ``@app.task(base=GovernedTask, ...)`` or set on a subclass: ``governor`` (a function
     returning the process's :class:`~governor.Governor`; required), ``governor_route``,
     ``governor_cost``, ``governor_priority``, ``governor_threshold_s``, ``governor_lead_s``,
-    ``governor_horizon_s``, ``governor_max_countdown_s``, ``governor_extract``."""
+    ``governor_horizon_s``, ``governor_max_countdown_s``, ``governor_extract``, ``governor_result``
+    (what the task returns, made from the body's response once observed: a response object is
+    no result a backend can store; ``lambda r: r.status_code``)."""
 
     abstract = True
     governor: ClassVar[Callable[[], Governor] | None] = None
@@ -118,6 +102,7 @@ class GovernedTask(celery.Task):  # type: ignore[misc]  # celery ships no type h
     governor_horizon_s: ClassVar[float] = 5.0
     governor_max_countdown_s: ClassVar[float] = 300.0
     governor_extract: ClassVar[Callable[[Any], ResponseParts | None] | None] = None
+    governor_result: ClassVar[Callable[[Any], Any] | None] = None
     _governance: TaskGovernance | None = None
 
     def governance(self) -> TaskGovernance:
@@ -168,7 +153,8 @@ class GovernedTask(celery.Task):  # type: ignore[misc]  # celery ships no type h
             return self._defer(gov, task, deferral, args, kwargs)
         deferral = settle(gov, task, decision, parts_of(task, result, None), sent_at_us)
         if deferral is None or direct:
-            return result
+            keep = type(self).governor_result
+            return result if keep is None else keep(result)
         return self._defer(gov, task, deferral, args, kwargs)
 
     def _defer(self, gov: Governor, task: TaskGovernance, step: Defer,

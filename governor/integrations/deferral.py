@@ -43,7 +43,9 @@ to be honoured at its time; the governor's own decisions stay on the shared back
 from __future__ import annotations
 
 import logging
+import os
 import random
+import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +63,10 @@ if TYPE_CHECKING:
     from governor.decision import Feedback
     from governor.decorator import ResponseParts
 
-__all__ = ["HEADER", "Defer", "Run", "Slot", "TaskGovernance", "admit", "settle", "start"]
+__all__ = [
+    "DENIALS", "HEADER", "PAUSES", "Defer", "Run", "Slot", "TaskGovernance", "admit",
+    "governor_for", "settle", "start",
+]
 
 HEADER = "governor_slot"
 """The message header (Celery) or job meta key (RQ) that carries a :class:`Slot`."""
@@ -253,6 +258,22 @@ class Pauses:
 
 
 PAUSES = Pauses()
+
+_lock = threading.Lock()
+_governors: dict[tuple[int, int], Governor] = {}
+
+
+def governor_for(factory: Callable[[], Governor]) -> Governor:
+    """The governor ``factory`` built in this process (built on first use: after a worker
+    forks, each child builds its own, with its own Redis connections)."""
+    key = (os.getpid(), id(factory))
+    gov = _governors.get(key)
+    if gov is None:
+        with _lock:
+            gov = _governors.get(key)
+            if gov is None:
+                gov = _governors[key] = factory()
+    return gov
 
 
 def parts_of(task: TaskGovernance, result: object, error: BaseException | None

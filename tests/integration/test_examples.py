@@ -37,6 +37,8 @@ CASES = [
     Example("lettr_sdk.py", 6, provider="lettr", plan="pro"),
     Example("decorated_function.py", 5),
     Example("redis_fleet.py", 12, redis=True),
+    Example("celery_tasks.py", 5, redis=True),
+    Example("rq_jobs.py", 5, redis=True),
 ]
 
 
