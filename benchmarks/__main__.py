@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import memory, model, planner, provider, redis, truth
+from benchmarks import memory, model, planner, provider, redis, taskqueues, truth
 from benchmarks.harness import Options, Report
 
 __all__ = ["RESULTS_DIR", "SUITES", "main"]
@@ -27,6 +27,7 @@ SUITES: dict[str, Suite] = {
     "planner": planner.run,
     "provider": provider.run,
     "redis": redis.run,
+    "taskqueues": taskqueues.run,
     "truth": truth.run,
 }
 

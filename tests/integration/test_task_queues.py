@@ -9,7 +9,7 @@ for a slot) for most of the run: at least 90% with Celery.
 The minute is compressed less than the other fleet tests': a queue's ETA is late by 0.1 to
 0.5 s whatever the minute's length, so a task re-scheduled for its slot is due ``lead_s``
 early and sleeps the rest in the worker, a cost that grows with the rate. The full-size run
-(600 messages) is ``python -m benchmarks taskfleet``.
+(600 messages) is ``python -m benchmarks taskqueues``.
 """
 
 from __future__ import annotations
