@@ -64,6 +64,7 @@ from governor.integrations.deferral import (
     parts_of,
     settle,
     start,
+    wait_here,
 )
 
 if TYPE_CHECKING:
@@ -167,19 +168,8 @@ class GovernedTask(celery.Task):  # type: ignore[misc]  # celery ships no type h
         except Exception:
             log.exception("governor: %s[%s] could not be re-scheduled; it waits in the worker",
                           self.name, request.id)
-            return self._wait_here(gov, task, step, args, kwargs)
+            return self._body(gov, task, wait_here(gov, task, step), args, kwargs)
         raise Retry(f"governor: {step.reason}", when=step.countdown_s, sig=copy)
-
-    def _wait_here(self, gov: Governor, task: TaskGovernance, step: Defer,
-                   args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """The message could not be re-published: wait for the slot here rather than lose it."""
-        if step.slot is not None:
-            gov.clock.sleep(max(step.slot.go_at - gov.clock.now_us() / 1e6, 0.0))
-            decision = step.slot.decision
-        else:
-            gov.clock.sleep(step.countdown_s)
-            decision = gov.acquire(task.route, task.cost, priority=task.priority)
-        return self._body(gov, task, decision, args, kwargs, direct=False)
 
     def cancel_slot(self, headers: dict[str, Any] | None) -> bool:
         """Give back the slot a message's ``headers`` carry (a task revoked while it waited);

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DENIALS", "HEADER", "PAUSES", "Defer", "Run", "Slot", "TaskGovernance", "admit",
-    "governor_for", "settle", "start",
+    "governor_for", "settle", "start", "wait_here",
 ]
 
 HEADER = "governor_slot"
@@ -274,6 +274,16 @@ def governor_for(factory: Callable[[], Governor]) -> Governor:
             if gov is None:
                 gov = _governors[key] = factory()
     return gov
+
+
+def wait_here(gov: Governor, task: TaskGovernance, step: Defer) -> Decision:
+    """A deferral that could not be published (the broker refused the copy): wait for the
+    slot in the worker rather than lose the task, and return the decision to run it under."""
+    if step.slot is not None:
+        gov.clock.sleep(max(step.slot.go_at - gov.clock.now_us() / 1e6, 0.0))
+        return step.slot.decision
+    gov.clock.sleep(step.countdown_s)
+    return gov.acquire(task.route, task.cost, priority=task.priority)
 
 
 def parts_of(task: TaskGovernance, result: object, error: BaseException | None

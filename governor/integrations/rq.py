@@ -63,6 +63,7 @@ from governor.integrations.deferral import (
     parts_of,
     settle,
     start,
+    wait_here,
 )
 
 if TYPE_CHECKING:
@@ -188,17 +189,5 @@ def _defer(gov: Governor, task: TaskGovernance, job: Job, step: Defer, fn: Calla
     except Exception:
         log.exception("governor: job %s could not be re-scheduled; it waits in the worker",
                       job.id)
-        return _wait_here(gov, task, step, fn, args, kwargs, job)
+        return _body(gov, task, wait_here(gov, task, step), fn, args, kwargs, job)
     return Deferred(copy.id, step.countdown_s, step.reason)
-
-
-def _wait_here(gov: Governor, task: TaskGovernance, step: Defer, fn: Callable[P, R],
-               args: Any, kwargs: Any, job: Job) -> R | Deferred:
-    """The copy could not be enqueued: wait for the slot here rather than lose the job."""
-    if step.slot is not None:
-        gov.clock.sleep(max(step.slot.go_at - gov.clock.now_us() / 1e6, 0.0))
-        decision = step.slot.decision
-    else:
-        gov.clock.sleep(step.countdown_s)
-        decision = gov.acquire(task.route, task.cost, priority=task.priority)
-    return _body(gov, task, decision, fn, args, kwargs, job)

@@ -22,6 +22,7 @@ from governor.integrations.deferral import (
     headers_with,
     settle,
     start,
+    wait_here,
 )
 
 EMAIL = "POST /v1/email"
@@ -142,3 +143,16 @@ def test_a_countdown_never_outlasts_the_brokers_visibility_timeout() -> None:
 @pytest.mark.parametrize("junk", [{"v": 2}, {"v": 1, "decision": [1]}, "x", 3, {"v": 1}])
 def test_a_slot_the_task_cannot_read_is_ignored(junk: object) -> None:
     assert Slot.from_wire(junk) is None
+
+
+def test_a_deferral_the_broker_refused_waits_for_its_slot_in_the_worker(gov: Governor) -> None:
+    admit(gov, TASK, None, now(gov))
+    ahead = admit(gov, TASK, None, now(gov))
+    assert isinstance(ahead, Defer)
+    assert ahead.slot is not None
+    assert wait_here(gov, TASK, ahead) == ahead.slot.decision  # its own slot, not a new one
+    assert now(gov) == pytest.approx(ahead.slot.go_at)
+    paused = Defer(2.0, None, "a pause")
+    decision = wait_here(gov, TASK, paused)  # no slot: waits, then books one
+    assert decision.allowed
+    assert now(gov) >= ahead.slot.go_at + 2.0
