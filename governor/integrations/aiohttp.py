@@ -109,8 +109,11 @@ class GovernedMiddleware:
 
 
 def governed_session(
-    gov: AsyncGovernor, *, base_url: str | None = None, session_options: dict[str, Any] | None
-    = None, **options: Unpack[GovernOptions]
+    gov: AsyncGovernor,
+    *,
+    base_url: str | None = None,
+    session_options: dict[str, Any] | None = None,
+    **options: Unpack[GovernOptions],
 ) -> aiohttp.ClientSession:
     """A new :class:`aiohttp.ClientSession` whose requests are governed by ``gov``: its only
     middleware is a :class:`GovernedMiddleware` with ``options``; ``session_options`` go to
