@@ -181,7 +181,9 @@ def _defer(gov: Governor, task: TaskGovernance, job: Job, step: Defer, fn: Calla
     try:
         queue = Queue(job.origin, connection=job.connection, serializer=job.serializer)
         timeout = None if job.timeout is None else int(job.timeout)
-        copy = queue.create_job(job.func, args=job.args, kwargs=job.kwargs,
+        # By the name the job was enqueued under: the governed function (``job.func`` would
+        # name the undecorated one, which functools.wraps leaves as its __qualname__).
+        copy = queue.create_job(job.func_name or job.func, args=job.args, kwargs=job.kwargs,
                                 timeout=timeout, result_ttl=job.result_ttl,
                                 failure_ttl=job.failure_ttl, description=job.description,
                                 meta=meta)
