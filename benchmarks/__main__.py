@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import faults, memory, model, pacing, planner, provider, redis, truth
+from benchmarks import faults, memory, model, pacing, planner, provider, redis, taskqueues, truth
 from benchmarks.harness import Options, Report
 
 __all__ = ["RESULTS_DIR", "SUITES", "main"]
@@ -29,6 +29,7 @@ SUITES: dict[str, Suite] = {
     "planner": planner.run,
     "provider": provider.run,
     "redis": redis.run,
+    "taskqueues": taskqueues.run,
     "truth": truth.run,
 }
 

@@ -143,6 +143,16 @@ class Governor:
         """``with gov.limit("POST /v1/email"):`` acquires before the block runs."""
         yield self.acquire(route, cost, priority=priority, timeout_s=timeout_s)
 
+    def paused_s(self, route: str = "*") -> float:
+        """Seconds until the pauses this process knows of (from its own responses and, once
+        listening, those other processes announce) let a call of ``route`` go; 0.0: none.
+        Costs no round trip. The first call starts listening (Redis pub/sub), as a first
+        sleep in ``acquire`` does; a caller that waits off-process (a task queue's ETA)
+        checks it before it spends a slot booked earlier."""
+        if not self._watching:
+            self._watch_pauses()
+        return self._core.paused_for(self._core.spec(route)) / 1_000_000
+
     limited = _limited
     """``@gov.limited``, ``@gov.limited("POST /v1/email", cost=2)``, ``@gov.limited(route=fn)``:
     every call acquires first, has its response observed, and is retried by ``retry``; see

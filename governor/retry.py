@@ -146,15 +146,19 @@ _ERROR_KINDS = {
     "urllib3.exceptions.ConnectTimeoutError": ErrorKind.NOT_SENT,
     "urllib3.exceptions.ProtocolError": ErrorKind.AMBIGUOUS,
     "urllib3.exceptions.ReadTimeoutError": ErrorKind.AMBIGUOUS,
+    "aiohttp.client_exceptions.ClientConnectorError": ErrorKind.NOT_SENT,
+    "aiohttp.client_exceptions.ConnectionTimeoutError": ErrorKind.NOT_SENT,
+    "aiohttp.client_exceptions.ClientConnectionError": ErrorKind.AMBIGUOUS,
 }
 
 
 def classify_error(error: BaseException) -> ErrorKind | None:
     """Whether ``error`` left the request unsent, ambiguous, or (None) is no transport failure.
 
-    Knows the builtin socket errors, ``httpx``, ``requests`` and ``urllib3``. Follows explicit
-    wrapping (``raise ... from``, urllib3's ``reason``, requests' wrapped exception) and the
-    innermost known kind wins: an SDK error raised from ``httpx.ConnectError`` is NOT_SENT.
+    Knows the builtin socket errors, ``httpx``, ``requests``, ``urllib3`` and ``aiohttp``.
+    Follows explicit wrapping (``raise ... from``, urllib3's ``reason``, requests' wrapped
+    exception) and the innermost known kind wins: an SDK error raised from
+    ``httpx.ConnectError`` is NOT_SENT.
     """
     found: ErrorKind | None = None
     current: BaseException | None = error

@@ -32,10 +32,13 @@ class Example:
 CASES = [
     Example("requests_session.py", 5),
     Example("httpx_async.py", 10),
+    Example("aiohttp_session.py", 10),
     Example("mailersend_sdk.py", 5),
     Example("lettr_sdk.py", 6, provider="lettr", plan="pro"),
     Example("decorated_function.py", 5),
     Example("redis_fleet.py", 12, redis=True),
+    Example("celery_tasks.py", 5, redis=True),
+    Example("rq_jobs.py", 5, redis=True),
 ]
 
 
