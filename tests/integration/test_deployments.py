@@ -304,14 +304,18 @@ def test_tls_without_the_ca_is_refused_with_a_clear_error(tls: TlsServer) -> Non
     gov.close()
 
 
-def _decide_once(url: str, shell: str) -> Decision:
+# One call an hour: a second decision a slow start later still finds the first one's token spent.
+HOURLY = Policy.of({"email": "1/hour"}, routes={ROUTE: ["email"]})
+
+
+def _decide_once(url: str, shell: str, policy: Policy = POLICY) -> Decision:
     """One decision through a fresh backend for ``url``, in the sync or the async shell."""
     if shell == "sync":
-        with Governor(POLICY, RedisBackend.from_url(url), account="acme") as gov:
+        with Governor(policy, RedisBackend.from_url(url), account="acme") as gov:
             return gov.try_acquire(ROUTE)
 
     async def decide() -> Decision:
-        async with AsyncGovernor(POLICY, AsyncRedisBackend.from_url(url), account="acme") as gov:
+        async with AsyncGovernor(policy, AsyncRedisBackend.from_url(url), account="acme") as gov:
             return await gov.try_acquire(ROUTE)
 
     return asyncio.run(decide())
@@ -322,8 +326,8 @@ def test_a_cluster_over_tls_decides(tls: TlsServer) -> None:
     server = start_server(cluster=True, tls=tls.certificates, args=["--tls-cluster", "yes"])
     url = f"rediss+cluster://127.0.0.1:{server.port}?ssl_ca_certs={tls.certificates.ca}"
     try:
-        assert _decide_once(url, "sync").allowed
-        assert not _decide_once(url, "async").allowed  # the same account: its token is spent
+        assert _decide_once(url, "sync", HOURLY).allowed
+        assert not _decide_once(url, "async", HOURLY).allowed  # the same account: token spent
     finally:
         server.stop()
 
