@@ -43,12 +43,11 @@ import redis
 
 from benchmarks.faults_roles import FaultFleet, offered, sender
 from benchmarks.harness import BenchmarkError
-from benchmarks.truth_pool import WAIT_S, mock_now, sleep_until
+from benchmarks.truth_pool import WAIT_S, clear_of_midnight, mock_now, sleep_until
 from governor.deployments import start_cluster, start_sentinels
 from governor.deployments.proxy import Proxy
 from governor.embedded import start_server
 from governor.keys import account_key
-from governor.limits import DAY_S
 from governor.settings import GovernorSettings
 
 if TYPE_CHECKING:
@@ -457,21 +456,13 @@ def _enforced_quota(fleet: FaultFleet) -> int:
     return quota.limit - quota.reserve
 
 
-def _clear_of_midnight(scale: float, run_s: float) -> None:
-    """Wait past the next quota-day boundary if it falls within ``run_s``."""
-    day_s = DAY_S * scale / MINUTE_S
-    left = day_s - time.time() % day_s
-    if left < run_s:
-        time.sleep(left + 0.5)
-
-
 def quota_restart(stage: Stage, ids: Sequence[int], cold: int = 0, down_s: float = 2.0
                   ) -> QuotaRow:
     """100/day, 60 spent, Redis killed and started empty ``down_s`` later; the workers (the
     last ``cold`` of them start only once Redis is down) stop at their first refusal and close
     their governors; then a new process counts what it is offered (see the module doc)."""
     interval_s = stage.scale / LIMIT
-    _clear_of_midnight(stage.scale, 3 * QUOTA_LIMIT * interval_s + 60.0)
+    clear_of_midnight(stage.scale, 3 * QUOTA_LIMIT * interval_s + 60.0)
     fleet, account = stage.fleet(len(ids), plan="trial")
     rig = Rig("server", len(ids), proxied=False)
     warm, late = ids[:len(ids) - cold], ids[len(ids) - cold:]

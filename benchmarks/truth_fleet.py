@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.harness import BenchmarkError
-from benchmarks.truth_pool import WAIT_S, email, sleep_until
+from benchmarks.truth_pool import WAIT_S, clear_of_midnight, email, sleep_until
 from benchmarks.truth_roles import Fleet, acquire_loop, quota_sender, skewed_prober
-from governor.limits import DAY_S
 from governor.mock.server import MockServer
 from governor.settings import GovernorSettings
 
@@ -178,20 +177,11 @@ def _skew_row(probe: dict[str, Any], observed: dict[str, Any], scale: float, sla
     return Row(name, scale, figure, bound, passed, detail)
 
 
-def _clear_of_midnight(scale: float, run_s: float) -> None:
-    """Wait past the next quota-day boundary if it falls within ``run_s`` (the aligned mock
-    and the governor share it)."""
-    day_s = DAY_S * scale / 60.0
-    left = day_s - time.time() % day_s
-    if left < run_s:
-        time.sleep(left + 0.5)
-
-
 def quota(stage: Stage, scale: float, workers: int = 8) -> list[Row]:
     """8 workers, 100/day, 30 spent out of band: over-quota sends, and what the fleet used."""
     pool, interval = stage.pool, emission_interval_s(scale, "trial")
     left = QUOTA_LIMIT - OUT_OF_BAND_BEFORE - OUT_OF_BAND_DURING
-    _clear_of_midnight(scale, QUOTA_LIMIT * interval + 60.0)
+    clear_of_midnight(scale, QUOTA_LIMIT * interval + 60.0)
     ids = range(workers)
     with stage.mock(scale) as mock:
         fleet = stage.fleet(mock, scale, "trial")

@@ -31,6 +31,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.harness import BenchmarkError
+from governor.limits import DAY_S
 from governor.mock.admin import AdminError
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ __all__ = [
     "Link",
     "Pool",
     "Provoked",
+    "clear_of_midnight",
     "date_s",
     "email",
     "fill_window",
@@ -69,6 +71,15 @@ def wall_minus_mono() -> float:
     """This process's wall clock minus the monotonic clock (seconds); only meaningful in a
     process whose wall clock is not skewed."""
     return time.time() - time.monotonic()
+
+
+def clear_of_midnight(scale: float, run_s: float) -> None:
+    """Wait past the next quota-day boundary (of a day of ``DAY_S * scale / 60`` real seconds,
+    which an aligned mock and the governor share) if it falls within ``run_s``."""
+    day_s = DAY_S * scale / MINUTE_S
+    left = day_s - time.time() % day_s
+    if left < run_s:
+        time.sleep(left + 0.5)
 
 
 def sleep_until(mono_s: float) -> None:
