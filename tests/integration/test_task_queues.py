@@ -36,7 +36,11 @@ class Shape:
 
 
 SHAPES = [
-    Shape("celery", 240, 12.0, 0.90),
+    # Celery's ETAs come back 0.1-0.5 s late, so the slot time left free depends on wall-clock
+    # luck: 88.5% to 95% in the runs measured at this size. The 90% is the benchmark's
+    # bar (``python -m benchmarks taskqueues``); here a floor that a worker sleeping in
+    # ``acquire`` for its far slots (under 10% free) cannot reach.
+    Shape("celery", 240, 12.0, 0.70),
     # RQ's scheduler counts in whole seconds: a job due for its slot comes back up to a second
     # early and sleeps the rest (here lead_s 0.5, threshold_s 1.5), which no setting avoids:
     # at 6 sends/s over 8 one-job workers only 28% to 53% of the slot time was free in the
